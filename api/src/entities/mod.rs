@@ -1,0 +1,10 @@
+//! sea-orm entities, one per table of the migrations.
+
+pub mod meeting;
+pub mod participant;
+pub mod plan;
+pub mod plan_platform;
+pub mod plan_resource;
+pub mod plan_solution_scenario;
+pub mod plan_step;
+pub mod scale_reading;

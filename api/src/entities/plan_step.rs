@@ -1,0 +1,26 @@
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "plan_steps")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub plan_id: Uuid,
+    pub description: String,
+    /// `participant` or an organisation slug.
+    pub owner: String,
+    pub due: Option<Date>,
+    pub status: String,
+    pub outcome: Option<String>,
+    pub assoc: String,
+    pub org: String,
+    pub created_by: String,
+    pub created_at: DateTimeUtc,
+    pub version: i64,
+    pub updated_org: String,
+    pub updated_by: String,
+    pub updated_at: DateTimeUtc,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,173 @@
+//! The one error type of the API and its one rendering: RFC 9457
+//! `application/problem+json`. Internal causes are logged, never returned.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, ResponseError};
+use samplan_domain::{FieldError, ValidationErrors};
+use serde::Serialize;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("authentication required")]
+    Unauthenticated(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden(&'static str),
+    #[error("bad request")]
+    BadRequest(String),
+    #[error("validation failed")]
+    Validation(ValidationErrors),
+    #[error("conflict")]
+    Conflict(&'static str),
+    #[error("precondition required")]
+    PreconditionRequired,
+    #[error("precondition failed")]
+    PreconditionFailed { current_etag: String },
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("method not allowed")]
+    MethodNotAllowed { allow: String },
+    #[error("store unavailable")]
+    Unavailable,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<ValidationErrors> for ApiError {
+    fn from(errors: ValidationErrors) -> Self {
+        ApiError::Validation(errors)
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        ApiError::Internal(format!("store: {error}"))
+    }
+}
+
+/// A problem report (RFC 9457).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem, e.g. `urn:samplan:problem:validation`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// For validation problems: each offending field and what is wrong with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+    /// For 412: the object's current ETag, to re-read and retry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_etag: Option<String>,
+}
+
+impl ApiError {
+    fn kind(&self) -> (&'static str, &'static str) {
+        match self {
+            ApiError::Unauthenticated(_) => ("unauthenticated", "Authentication required"),
+            ApiError::NotFound => ("not-found", "Not found"),
+            ApiError::Forbidden(_) => ("forbidden", "Forbidden"),
+            ApiError::BadRequest(_) => ("bad-request", "Bad request"),
+            ApiError::Validation(_) => ("validation", "Invalid request body"),
+            ApiError::Conflict(_) => ("conflict", "Conflict"),
+            ApiError::PreconditionRequired => ("precondition-required", "If-Match required"),
+            ApiError::PreconditionFailed { .. } => ("precondition-failed", "Stale ETag"),
+            ApiError::PayloadTooLarge => ("payload-too-large", "Payload too large"),
+            ApiError::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
+            ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
+            ApiError::Unavailable => ("unavailable", "Service unavailable"),
+            ApiError::Internal(_) => ("internal", "Internal server error"),
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            ApiError::Unauthenticated(why) => format!("A valid bearer token is required: {why}."),
+            ApiError::NotFound => "No such resource.".into(),
+            ApiError::Forbidden(why) => format!("Your role may not do this here: {why}."),
+            ApiError::BadRequest(why) => why.clone(),
+            ApiError::Validation(errors) => format!(
+                "{} field(s) are invalid: {}.",
+                errors.fields().len(),
+                errors.fields().iter().map(|e| e.field.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+            ApiError::Conflict(why) => format!("{why}."),
+            ApiError::PreconditionRequired => {
+                "This update needs an If-Match header with the ETag from your last read.".into()
+            }
+            ApiError::PreconditionFailed { .. } => "The object was changed since you read it: \
+                 re-read it, apply your change again and send it with the current ETag."
+                .into(),
+            ApiError::PayloadTooLarge => "Request bodies are limited to 64 KiB.".into(),
+            ApiError::UnsupportedMediaType => "Send the body as application/json.".into(),
+            ApiError::MethodNotAllowed { allow } => format!("Allowed methods: {allow}."),
+            ApiError::Unavailable => "The store cannot be reached; retry later.".into(),
+            ApiError::Internal(_) => "Something went wrong on our side; it has been logged.".into(),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (slug, title) = self.kind();
+        Problem {
+            problem_type: format!("urn:samplan:problem:{slug}"),
+            title: title.into(),
+            status: self.status_code().as_u16(),
+            detail: self.detail(),
+            errors: match self {
+                ApiError::Validation(errors) => Some(errors.fields().to_vec()),
+                _ => None,
+            },
+            current_etag: match self {
+                ApiError::PreconditionFailed { current_etag } => Some(current_etag.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(cause) = self {
+            tracing::error!(%cause, "request failed");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
+        match self {
+            ApiError::Unauthenticated(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"samplan\""));
+            }
+            ApiError::PreconditionFailed { current_etag } => {
+                response.insert_header((header::ETAG, current_etag.as_str()));
+            }
+            ApiError::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, allow.as_str()));
+            }
+            _ => {}
+        }
+        response.body(serde_json::to_string(&self.problem()).unwrap_or_default())
+    }
+}

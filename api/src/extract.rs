@@ -1,0 +1,264 @@
+//! Extractors that turn HTTP input into typed values or problem+json errors:
+//! JSON bodies (with the offending field named, never its value), `If-Match`
+//! preconditions and cursor paging.
+
+use crate::error::ApiError;
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use base64::Engine as _;
+use futures_util::future::LocalBoxFuture;
+use samplan_domain::ValidationErrors;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+/// Request bodies larger than this are refused with 413.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// A JSON request body, deserialized with unknown fields rejected.
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .is_some_and(|mime| mime == "application/json" || mime.ends_with("+json"));
+        let too_large = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+            .is_some_and(|len| len > BODY_LIMIT);
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if too_large {
+                return Err(ApiError::PayloadTooLarge);
+            }
+            let bytes = bytes.await.map_err(|error| match error.as_error::<actix_web::error::PayloadError>() {
+                Some(actix_web::error::PayloadError::Overflow) => ApiError::PayloadTooLarge,
+                _ => ApiError::BadRequest("The request body could not be read.".into()),
+            })?;
+            if bytes.len() > BODY_LIMIT {
+                return Err(ApiError::PayloadTooLarge);
+            }
+            if !is_json {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            parse_json(&bytes).map(Body)
+        })
+    }
+}
+
+/// Deserializes JSON, reporting the path of the field that failed. serde's
+/// own messages quote the offending value ("invalid type: string \"…\""), so
+/// they are rewritten to say only what was expected.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let (field, message) = describe_data_error(&path, &inner.to_string());
+                ApiError::Validation(ValidationErrors::single(field, message))
+            }
+            _ => ApiError::BadRequest("The request body is not well-formed JSON.".into()),
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|_| ApiError::BadRequest("The request body is not well-formed JSON.".into()))?;
+    Ok(value)
+}
+
+fn describe_data_error(path: &str, raw: &str) -> (String, String) {
+    // serde_json appends " at line L column C".
+    let message = raw.rsplit_once(" at line ").map_or(raw, |(message, _)| message);
+    let within = |field: &str| {
+        if path.is_empty() || path == "." { field.to_owned() } else { format!("{path}.{field}") }
+    };
+    let quoted = |s: &str| s.split('`').nth(1).map(str::to_owned);
+    let expected = |s: &str| s.split_once(", expected ").map(|(_, e)| e.to_owned());
+    let here = if path.is_empty() || path == "." { "body".to_owned() } else { path.to_owned() };
+    if message.starts_with("unknown field") {
+        let field = quoted(message).unwrap_or_default();
+        (within(&field), "unknown field".into())
+    } else if message.starts_with("missing field") {
+        let field = quoted(message).unwrap_or_default();
+        (within(&field), "is required".into())
+    } else if message.starts_with("invalid type") {
+        (here, format!("wrong type, expected {}", expected(message).unwrap_or_else(|| "another type".into())))
+    } else if message.starts_with("invalid value") || message.starts_with("invalid length") {
+        (here, format!("invalid value, expected {}", expected(message).unwrap_or_else(|| "another value".into())))
+    } else if message.starts_with("unknown variant") {
+        (here, format!("unknown value, expected {}", expected(message).unwrap_or_else(|| "a listed value".into())))
+    } else if message.contains("premature end of input")
+        || message.contains("input contains invalid characters")
+        || message.contains("input is out of range")
+        || message.contains("trailing input")
+        || message.contains("no possible date and time")
+        || message.contains("input is not enough")
+    {
+        (here, "not a valid date or time (use YYYY-MM-DD or RFC 3339)".into())
+    } else if message.starts_with("invalid character") || message.starts_with("invalid length") || message.starts_with("invalid group") {
+        (here, "not a valid id".into())
+    } else {
+        // Our own domain types' messages, which never carry the value.
+        (here, message.to_owned())
+    }
+}
+
+/// The ETag of a versioned object.
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// The `If-Match` precondition an update must carry.
+#[derive(Debug, Clone)]
+pub struct IfMatch(Vec<String>);
+
+impl IfMatch {
+    /// 412 with the current ETag unless one of the given tags is current.
+    pub fn check(&self, current_version: i64) -> Result<(), ApiError> {
+        let current = etag(current_version);
+        if self.matches(current_version) {
+            Ok(())
+        } else {
+            Err(ApiError::PreconditionFailed { current_etag: current })
+        }
+    }
+
+    pub fn matches(&self, current_version: i64) -> bool {
+        let current = etag(current_version);
+        self.0.iter().any(|tag| tag == "*" || *tag == current)
+    }
+
+    /// The version the client expects, when it named exactly one.
+    pub fn expected_version(&self) -> Option<i64> {
+        match self.0.as_slice() {
+            [one] => one.trim_matches('"').parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+impl FromRequest for IfMatch {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let tags: Vec<String> = req
+            .headers()
+            .get_all(header::IF_MATCH)
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect();
+        std::future::ready(if tags.is_empty() { Err(ApiError::PreconditionRequired) } else { Ok(IfMatch(tags)) })
+    }
+}
+
+/// `limit` and `cursor` of a list request.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Items per page, 1–500 (default 50; larger values are capped at 500).
+    #[param(minimum = 1, example = 50)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page; omit for the first page.
+    pub cursor: Option<String>,
+}
+
+pub const DEFAULT_LIMIT: u64 = 50;
+pub const MAX_LIMIT: u64 = 500;
+
+/// A validated page request: fetch `limit` items after `after`.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: u64,
+    pub after: Option<Uuid>,
+}
+
+impl PageQuery {
+    pub fn page(&self) -> Result<Page, ApiError> {
+        let limit = match self.limit {
+            None => DEFAULT_LIMIT,
+            Some(n) if n >= 1 => (n as u64).min(MAX_LIMIT),
+            Some(_) => return Err(ApiError::BadRequest("limit must be at least 1.".into())),
+        };
+        let after = self.cursor.as_deref().map(decode_cursor).transpose()?;
+        Ok(Page { limit, after })
+    }
+}
+
+pub fn encode_cursor(last: Uuid) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(last.as_bytes())
+}
+
+fn decode_cursor(cursor: &str) -> Result<Uuid, ApiError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| Uuid::from_slice(&bytes).ok())
+        .ok_or_else(|| ApiError::BadRequest("The cursor is not one this API handed out.".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Sample {
+        name: String,
+        value: u8,
+    }
+
+    fn field_error(body: &str) -> (String, String) {
+        match parse_json::<Sample>(body.as_bytes()) {
+            Err(ApiError::Validation(errors)) => {
+                let e = &errors.fields()[0];
+                (e.field.clone(), e.message.clone())
+            }
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_the_field_not_the_value() {
+        let (field, message) = field_error(r#"{"name": 198112189876, "value": 1}"#);
+        assert_eq!(field, "name");
+        assert!(!message.contains("198112189876"), "{message}");
+        let (field, message) = field_error(r#"{"name": "x", "value": 1, "extra": 2}"#);
+        assert_eq!((field.as_str(), message.as_str()), ("extra", "unknown field"));
+        let (field, message) = field_error(r#"{"value": 1}"#);
+        assert_eq!((field.as_str(), message.as_str()), ("name", "is required"));
+    }
+
+    #[test]
+    fn malformed_json_is_a_bad_request() {
+        assert!(matches!(parse_json::<Sample>(b"{\"name\": "), Err(ApiError::BadRequest(_))));
+        assert!(matches!(parse_json::<Sample>(b"{} x"), Err(ApiError::BadRequest(_))));
+    }
+
+    #[test]
+    fn cursor_round_trips_and_rejects_garbage() {
+        let id = Uuid::now_v7();
+        let query = PageQuery { limit: Some(10_000), cursor: Some(encode_cursor(id)) };
+        let page = query.page().unwrap();
+        assert_eq!((page.limit, page.after), (MAX_LIMIT, Some(id)));
+        let bad = PageQuery { limit: None, cursor: Some("not-a-cursor".into()) };
+        assert!(matches!(bad.page(), Err(ApiError::BadRequest(_))));
+    }
+}

@@ -1,0 +1,17 @@
+//! Samplan's HTTP API: routes, extractors, problem+json errors, persistence
+//! and configuration. `Application::build` is used by `main` and by the
+//! black-box tests alike.
+
+pub mod auth;
+pub mod config;
+pub mod entities;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::Application;

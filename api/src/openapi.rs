@@ -1,0 +1,62 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Samplan",
+        description = "The common individual plan of a Swedish coordination association \
+            (samordningsförbund), built with the solution-focused plus model. \
+            Errors are application/problem+json (RFC 9457). Updates of editable objects need \
+            If-Match with the object's ETag (428 without it, 412 when stale). Lists page with \
+            limit and cursor. Personal identity numbers travel only in bodies, never in URLs.",
+        license(name = "EUPL-1.2")
+    ),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "participants", description = "Registration and lookup of participants"),
+        (name = "plans", description = "The common plan: platform, solution scenario, resources, small steps, scale readings, meetings"),
+        (name = "operations", description = "Health and token checks"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A JWT with the claims sub, assoc, org, agency, role, iss, aud, exp and nbf",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document `/openapi.json` serves and `openapi/openapi.json` holds.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, api) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(crate::routes::configure)
+        .split_for_parts();
+    api
+}
+
+/// The document as committed: pretty JSON with a final newline.
+pub fn document_json() -> String {
+    let mut json = document().to_pretty_json().expect("the OpenAPI document serializes");
+    json.push('\n');
+    json
+}

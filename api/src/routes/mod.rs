@@ -1,0 +1,46 @@
+//! Routes, one file per resource. `configure` registers every annotated
+//! handler, so the OpenAPI document and the router are one list.
+
+pub mod health;
+pub mod participants;
+pub mod plans;
+
+use crate::extract::etag;
+use actix_web::HttpResponse;
+use actix_web::http::header;
+use serde::Serialize;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(health::live)
+        .service(health::ready)
+        .service(health::me)
+        .service(participants::register)
+        .service(participants::list)
+        .service(participants::lookup)
+        .service(participants::read)
+        .service(plans::create_plan)
+        .service(plans::read_plan)
+        .service(plans::patch_plan)
+        .service(plans::read_platform)
+        .service(plans::put_platform)
+        .service(plans::read_solution_scenario)
+        .service(plans::put_solution_scenario)
+        .service(plans::add_resource)
+        .service(plans::add_step)
+        .service(plans::read_step)
+        .service(plans::patch_step)
+        .service(plans::add_scale_reading)
+        .service(plans::add_meeting)
+        .service(plans::progress);
+}
+
+/// 201 with `Location` and the created object.
+pub fn created(location: String, body: &impl Serialize) -> HttpResponse {
+    HttpResponse::Created().insert_header((header::LOCATION, location)).json(body)
+}
+
+/// 200 with the object and its `ETag`.
+pub fn with_etag(version: i64, body: &impl Serialize) -> HttpResponse {
+    HttpResponse::Ok().insert_header((header::ETAG, etag(version))).json(body)
+}

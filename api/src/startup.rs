@@ -1,0 +1,157 @@
+//! Start-up as a value: bind, connect once, serve.
+
+use crate::auth::TokenVerifier;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::extract::BODY_LIMIT;
+use crate::store::Store;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, HttpRequest, HttpServer, web};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::Instrument as _;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+use uuid::Uuid;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    store: Store,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot bind {bind}: {source}")]
+    Bind { bind: String, source: std::io::Error },
+    #[error("cannot open the store: {0}")]
+    Store(#[from] sea_orm::DbErr),
+}
+
+impl Application {
+    /// Connects to the store (applying migrations), binds the listener and
+    /// builds the server. Bind to port 0 to get a free port.
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let store = Store::connect(&config.database_url).await?;
+        let listener = TcpListener::bind(&config.bind)
+            .map_err(|source| StartError::Bind { bind: config.bind.clone(), source })?;
+        let port = listener.local_addr().map_err(|source| StartError::Bind { bind: config.bind.clone(), source })?.port();
+        let verifier = web::Data::new(Arc::new(TokenVerifier::new(&config.jwt)));
+        let openapi = crate::openapi::document();
+        let routes = web::Data::new(RouteTable::from_openapi(&openapi));
+        let data_store = web::Data::new(store.clone());
+
+        let server = HttpServer::new(move || {
+            let (app, _) = App::new()
+                .app_data(data_store.clone())
+                .app_data(verifier.clone())
+                .app_data(routes.clone())
+                .app_data(web::PayloadConfig::new(BODY_LIMIT))
+                .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()))
+                .app_data(web::QueryConfig::default().error_handler(|_, _| {
+                    ApiError::BadRequest("The query string is invalid: use only the documented parameters.".into())
+                        .into()
+                }))
+                .app_data(web::JsonConfig::default().limit(BODY_LIMIT).error_handler(|_, _| {
+                    ApiError::BadRequest("The request body is not valid JSON.".into()).into()
+                }))
+                .wrap(from_fn(request_log))
+                .into_utoipa_app()
+                .configure(crate::routes::configure)
+                .split_for_parts();
+            app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
+                .default_service(web::to(fallback))
+        })
+        .listen(listener)
+        .map_err(|source| StartError::Bind { bind: config.bind.clone(), source })?
+        .client_request_timeout(Duration::from_secs(10))
+        .shutdown_timeout(30)
+        .run();
+        Ok(Application { port, server, store })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves until SIGINT/SIGTERM; in-flight requests finish first.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// One log line per request: method, route template (never the raw path or
+/// query), status, duration and request id. A caller's `X-Request-Id` is
+/// kept when it is a UUID, so nothing else a client sends reaches the log.
+async fn request_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let request_id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Uuid::parse_str(v).ok())
+        .unwrap_or_else(Uuid::now_v7);
+    let method = req.method().clone();
+    let started = Instant::now();
+    let span = tracing::info_span!("request", request_id = %request_id);
+    let mut response = next.call(req).instrument(span.clone()).await?;
+    let route = response.request().match_pattern().unwrap_or_else(|| "-".into());
+    let status = response.status().as_u16();
+    response.headers_mut().insert(
+        REQUEST_ID.clone(),
+        HeaderValue::from_str(&request_id.to_string()).expect("a UUID is a valid header value"),
+    );
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| tracing::info!(%method, %route, status, duration_ms = format!("{duration_ms:.1}"), "request"));
+    Ok(response)
+}
+
+/// The paths of the API with their methods, to tell 405 from 404.
+pub struct RouteTable(Vec<(actix_web::dev::ResourceDef, Vec<&'static str>)>);
+
+impl RouteTable {
+    fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
+        let routes = api
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(name, present)| present.then_some(name))
+                .collect();
+                (actix_web::dev::ResourceDef::new(path.as_str()), methods)
+            })
+            .collect();
+        RouteTable(routes)
+    }
+
+    fn allowed(&self, path: &str) -> Option<String> {
+        self.0.iter().find(|(def, _)| def.is_match(path)).map(|(_, methods)| methods.join(", "))
+    }
+}
+
+async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(match routes.allowed(req.path()) {
+        Some(allow) => ApiError::MethodNotAllowed { allow },
+        None => ApiError::NotFound,
+    })
+}

@@ -1,0 +1,240 @@
+//! The one place that decides who may see and do what (DESIGN.md, "Who may see
+//! and do what"). Every decision is a pure function of the principal, the
+//! facts about the record and the participant's consents; the persistence
+//! layer turns [`ParticipantScope`] into the WHERE clause of every query that
+//! can return a participant, so lists, counts and cursors obey the same rule.
+//!
+//! Nothing here is cached: callers load consents within the request, so a
+//! withdrawn or expired consent ends access at once.
+
+use crate::ids::{AssocId, OrgId};
+use crate::principal::{Principal, Role};
+use chrono::{Datelike, NaiveDate, DateTime, Utc, Duration, Weekday};
+
+/// A consent as far as access is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    pub organisations: Vec<OrgId>,
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+    pub withdrawn: bool,
+}
+
+impl Consent {
+    /// Active from `valid_from` to `valid_until` inclusive, unless withdrawn.
+    pub fn is_active_on(&self, today: NaiveDate) -> bool {
+        !self.withdrawn && self.valid_from <= today && today <= self.valid_until
+    }
+
+    pub fn names(&self, org: &OrgId) -> bool {
+        self.organisations.contains(org)
+    }
+}
+
+/// The facts about a participant that access depends on.
+#[derive(Debug, Clone, Copy)]
+pub struct ParticipantFacts<'a> {
+    pub assoc: &'a AssocId,
+    pub registered_by: &'a OrgId,
+}
+
+/// The facts about a plan that plan-level writes depend on.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanFacts<'a> {
+    pub leading_org: &'a OrgId,
+    /// The `sub` of the plan's coordinator, if one is assigned.
+    pub coordinator: Option<&'a str>,
+}
+
+/// Whether an action on a visible record is allowed. An invisible record is
+/// never asked about: the caller answers 404 before it gets here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allowed,
+    Forbidden,
+}
+
+impl Decision {
+    fn from_bool(allowed: bool) -> Self {
+        if allowed { Decision::Allowed } else { Decision::Forbidden }
+    }
+}
+
+/// Which participants a principal may see, as a filter the store applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParticipantScope {
+    /// Project leads, auditors and admins never see a named person.
+    Nothing,
+    /// Participants of `assoc` registered by `org`, or named `org` in a
+    /// consent active on `today`.
+    RegisteredOrConsented { assoc: AssocId, org: OrgId, today: NaiveDate },
+}
+
+/// Roles that read and write personal data at all.
+pub fn handles_personal_data(role: Role) -> bool {
+    matches!(role, Role::CaseWorker | Role::Integration | Role::Coordinator)
+}
+
+pub fn participant_scope(principal: &Principal, today: NaiveDate) -> ParticipantScope {
+    if handles_personal_data(principal.role) {
+        ParticipantScope::RegisteredOrConsented {
+            assoc: principal.assoc.clone(),
+            org: principal.org.clone(),
+            today,
+        }
+    } else {
+        ParticipantScope::Nothing
+    }
+}
+
+/// Rules 1, 2 and 5–6: the registering organisation always sees its own
+/// participants; another organisation only while an active consent names it;
+/// nothing crosses associations; some roles never see a named person.
+pub fn may_see_participant(
+    principal: &Principal,
+    participant: ParticipantFacts<'_>,
+    consents: &[Consent],
+    today: NaiveDate,
+) -> bool {
+    match participant_scope(principal, today) {
+        ParticipantScope::Nothing => false,
+        ParticipantScope::RegisteredOrConsented { assoc, org, today } => {
+            *participant.assoc == assoc
+                && (*participant.registered_by == org
+                    || consents.iter().any(|c| c.is_active_on(today) && c.names(&org)))
+        }
+    }
+}
+
+/// Registering a participant: roles that handle personal data register for
+/// their own organisation.
+pub fn may_register_participant(principal: &Principal) -> bool {
+    handles_personal_data(principal.role)
+}
+
+/// Recording and withdrawing consent belongs to the registering organisation.
+pub fn may_manage_consents(principal: &Principal, participant: ParticipantFacts<'_>) -> Decision {
+    Decision::from_bool(*participant.registered_by == principal.org)
+}
+
+/// Rule 4: platform, solution scenario and the plan's own fields are written
+/// by the plan's coordinator and by case workers (or the agency system) of
+/// the organisation leading the plan.
+pub fn may_write_plan_level(principal: &Principal, plan: PlanFacts<'_>) -> Decision {
+    let leading = *plan.leading_org == principal.org
+        && matches!(principal.role, Role::CaseWorker | Role::Integration);
+    let coordinator =
+        principal.role == Role::Coordinator && plan.coordinator == Some(principal.sub.as_str());
+    Decision::from_bool(leading || coordinator)
+}
+
+/// Rule 3: an organisation changes only its own contributions.
+pub fn may_change_contribution(principal: &Principal, written_by: &OrgId) -> Decision {
+    Decision::from_bool(*written_by == principal.org)
+}
+
+/// Today's calendar date in Sweden (Europe/Stockholm: CET, CEST from the last
+/// Sunday of March 01:00 UTC to the last Sunday of October 01:00 UTC). Consent
+/// periods are Swedish calendar dates.
+pub fn stockholm_today(now: DateTime<Utc>) -> NaiveDate {
+    fn last_sunday(year: i32, month: u32) -> NaiveDate {
+        let last = NaiveDate::from_ymd_opt(year, month, 31).expect("March and October have 31 days");
+        let back = last.weekday().num_days_from_sunday();
+        last - Duration::days(i64::from(back))
+    }
+    let year = now.year();
+    let summer_from = last_sunday(year, 3).and_hms_opt(1, 0, 0).expect("valid time").and_utc();
+    let summer_until = last_sunday(year, 10).and_hms_opt(1, 0, 0).expect("valid time").and_utc();
+    let offset = if now >= summer_from && now < summer_until { 2 } else { 1 };
+    debug_assert_eq!(last_sunday(year, 3).weekday(), Weekday::Sun);
+    (now + Duration::hours(offset)).date_naive()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::principal::Agency;
+
+    fn principal(org: &str, role: Role) -> Principal {
+        Principal {
+            sub: format!("{org}-user"),
+            assoc: AssocId::parse("vastmanland").unwrap(),
+            org: OrgId::parse(org).unwrap(),
+            agency: Agency::Municipality,
+            role,
+        }
+    }
+
+    fn date(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn consent(orgs: &[&str], from: &str, until: &str, withdrawn: bool) -> Consent {
+        Consent {
+            organisations: orgs.iter().map(|o| OrgId::parse(o).unwrap()).collect(),
+            valid_from: date(from),
+            valid_until: date(until),
+            withdrawn,
+        }
+    }
+
+    #[test]
+    fn registering_org_sees_its_own_and_others_need_active_consent() {
+        let assoc = AssocId::parse("vastmanland").unwrap();
+        let kommun = OrgId::parse("vasteras-kommun").unwrap();
+        let facts = ParticipantFacts { assoc: &assoc, registered_by: &kommun };
+        let today = date("2026-11-25");
+        let owner = principal("vasteras-kommun", Role::CaseWorker);
+        let af = principal("af-vasteras", Role::CaseWorker);
+
+        assert!(may_see_participant(&owner, facts, &[], today));
+        assert!(!may_see_participant(&af, facts, &[], today));
+        let active = consent(&["af-vasteras"], "2026-11-25", "2026-11-25", false);
+        assert!(may_see_participant(&af, facts, &[active.clone()], today));
+        let withdrawn = Consent { withdrawn: true, ..active.clone() };
+        assert!(!may_see_participant(&af, facts, &[withdrawn], today));
+        assert!(!may_see_participant(&af, facts, &[active.clone()], date("2026-11-26")));
+        assert!(!may_see_participant(&af, facts, &[active], date("2026-11-24")));
+    }
+
+    #[test]
+    fn nothing_crosses_associations() {
+        let other = AssocId::parse("sala").unwrap();
+        let kommun = OrgId::parse("vasteras-kommun").unwrap();
+        let facts = ParticipantFacts { assoc: &other, registered_by: &kommun };
+        let owner_slug_elsewhere = principal("vasteras-kommun", Role::CaseWorker);
+        assert!(!may_see_participant(&owner_slug_elsewhere, facts, &[], date("2026-11-25")));
+    }
+
+    #[test]
+    fn project_leads_auditors_and_admins_never_see_a_person() {
+        let assoc = AssocId::parse("vastmanland").unwrap();
+        let org = OrgId::parse("vasteras-kommun").unwrap();
+        let facts = ParticipantFacts { assoc: &assoc, registered_by: &org };
+        for role in [Role::ProjectLead, Role::Auditor, Role::Admin] {
+            assert!(!may_see_participant(&principal("vasteras-kommun", role), facts, &[], date("2026-11-25")));
+            assert!(!may_register_participant(&principal("vasteras-kommun", role)));
+        }
+    }
+
+    #[test]
+    fn plan_level_parts_belong_to_leading_case_worker_and_plan_coordinator() {
+        let lead = OrgId::parse("vasteras-kommun").unwrap();
+        let plan = PlanFacts { leading_org: &lead, coordinator: Some("samordnare-1") };
+        assert_eq!(may_write_plan_level(&principal("vasteras-kommun", Role::CaseWorker), plan), Decision::Allowed);
+        assert_eq!(may_write_plan_level(&principal("af-vasteras", Role::CaseWorker), plan), Decision::Forbidden);
+        let mut coordinator = principal("samordningsforbundet", Role::Coordinator);
+        assert_eq!(may_write_plan_level(&coordinator, plan), Decision::Forbidden);
+        coordinator.sub = "samordnare-1".into();
+        assert_eq!(may_write_plan_level(&coordinator, plan), Decision::Allowed);
+    }
+
+    #[test]
+    fn stockholm_date_follows_summer_time() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(stockholm_today(at("2026-11-24T22:59:59Z")), date("2026-11-24"));
+        assert_eq!(stockholm_today(at("2026-11-24T23:00:00Z")), date("2026-11-25"));
+        assert_eq!(stockholm_today(at("2026-06-30T21:59:59Z")), date("2026-06-30"));
+        assert_eq!(stockholm_today(at("2026-06-30T22:00:00Z")), date("2026-07-01"));
+    }
+}

@@ -1,0 +1,15 @@
+//! Samplan's schema, one migration per change; a migration that has landed is
+//! never edited. The same code runs on SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_common_plan;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_common_plan::Migration)]
+    }
+}
