@@ -1,0 +1,70 @@
+use samplan_tests::*;
+
+/// The committed document is what the code generates; regenerate it with
+/// `cargo run -q -- openapi > openapi/openapi.json`.
+#[test]
+fn committed_document_matches_the_code() {
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/openapi.json"))
+        .expect("openapi/openapi.json exists");
+    let generated = samplan_api::openapi::document_json();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json is stale: run `cargo run -q -- openapi > openapi/openapi.json`"
+    );
+}
+
+async fn served_document_is_the_committed_one(app: TestApp) {
+    let response = app.client.get(app.url("/openapi.json")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let served: serde_json::Value = response.json().await.unwrap();
+    let committed: serde_json::Value = serde_json::from_str(&samplan_api::openapi::document_json()).unwrap();
+    assert_eq!(served, committed);
+    assert_eq!(served["openapi"], "3.1.0");
+    assert_eq!(served["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    for path in ["/v1/participants", "/v1/plans/{id}", "/v1/plans/{id}/steps/{step_id}", "/v1/plans/{id}/progress"] {
+        assert!(served["paths"][path].is_object(), "{path} is documented");
+    }
+}
+
+/// Swagger UI is served from the binary: the page and its assets load with no
+/// internet access.
+async fn explorer_works_offline(app: TestApp) {
+    let page = app.client.get(app.url("/docs/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+    assert!(!html.contains("https://"), "the page must not load anything from the internet: {html}");
+    for asset in ["/docs/swagger-ui.css", "/docs/swagger-ui-bundle.js", "/docs/swagger-initializer.js"] {
+        let response = app.client.get(app.url(asset)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{asset}");
+        let text = response.text().await.unwrap();
+        assert!(text.len() > 100, "{asset}");
+        if asset.ends_with("initializer.js") {
+            assert!(text.contains("/openapi.json"), "the explorer loads our document: {text}");
+        }
+    }
+}
+
+async fn health_probes(app: TestApp) {
+    let live = app.client.get(app.url("/health/live")).send().await.unwrap();
+    assert_eq!(live.status(), 200);
+    let ready = app.client.get(app.url("/health/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(body(ready).await["status"], "ok");
+}
+
+async fn every_response_carries_a_request_id(app: TestApp) {
+    let response = app.client.get(app.url("/health/live")).send().await.unwrap();
+    let id = response.headers().get("x-request-id").expect("X-Request-Id").to_str().unwrap();
+    assert!(uuid::Uuid::parse_str(id).is_ok());
+    let mine = uuid::Uuid::new_v4().to_string();
+    let response = app.client.get(app.url("/nowhere")).header("X-Request-Id", &mine).send().await.unwrap();
+    assert_eq!(response.headers().get("x-request-id").unwrap().to_str().unwrap(), mine);
+}
+
+store_tests!(
+    served_document_is_the_committed_one,
+    explorer_works_offline,
+    health_probes,
+    every_response_carries_a_request_id,
+);
