@@ -5,7 +5,9 @@
 use crate::config::JwtConfig;
 use crate::error::ApiError;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
+use std::collections::HashMap;
 use samplan_domain::{Agency, AssocId, OrgId, Principal, Role};
 use serde::{Deserialize, Serialize};
 use std::future::{Ready, ready};
@@ -29,24 +31,81 @@ pub struct Claims {
 
 /// Verifies tokens; built once at start-up and shared by all workers.
 pub struct TokenVerifier {
-    key: DecodingKey,
-    validation: Validation,
+    secret: Option<DecodingKey>,
+    /// `kid` → the key and the one algorithm it verifies.
+    public_keys: HashMap<String, (DecodingKey, Algorithm)>,
+    issuer: String,
+    audience: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("public key {kid}: {reason}")]
+pub struct KeyError {
+    kid: String,
+    reason: String,
 }
 
 impl TokenVerifier {
-    pub fn new(config: &JwtConfig) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
+    pub fn new(config: &JwtConfig) -> Result<Self, KeyError> {
+        let mut public_keys = HashMap::new();
+        for jwk in config.public_keys.iter().flat_map(|set| set.keys.iter()) {
+            let kid = jwk.common.key_id.clone().unwrap_or_default();
+            let error = |reason: &str| KeyError { kid: kid.clone(), reason: reason.into() };
+            let algorithm = match (&jwk.algorithm, jwk.common.key_algorithm) {
+                (AlgorithmParameters::RSA(_), None | Some(KeyAlgorithm::RS256)) => Algorithm::RS256,
+                (AlgorithmParameters::EllipticCurve(ec), None | Some(KeyAlgorithm::ES256))
+                    if ec.curve == EllipticCurve::P256 =>
+                {
+                    Algorithm::ES256
+                }
+                _ => return Err(error("only RS256 (RSA) and ES256 (P-256) keys are accepted")),
+            };
+            let key = DecodingKey::from_jwk(jwk).map_err(|e| error(&e.to_string()))?;
+            public_keys.insert(kid, (key, algorithm));
+        }
+        Ok(TokenVerifier {
+            secret: config.secret.as_deref().map(DecodingKey::from_secret),
+            public_keys,
+            issuer: config.issuer.clone(),
+            audience: config.audience.clone(),
+        })
+    }
+
+    fn validation(&self, algorithm: Algorithm) -> Validation {
+        let mut validation = Validation::new(algorithm);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        validation.set_issuer(&[&config.issuer]);
-        validation.set_audience(&[&config.audience]);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
         validation.validate_exp = true;
         validation.validate_nbf = true;
         validation.leeway = 30;
-        TokenVerifier { key: DecodingKey::from_secret(config.secret()), validation }
+        validation
+    }
+
+    /// HS256 tokens verify with the secret (refused when none is configured);
+    /// others with the public key their `kid` names, which must be of the
+    /// token's algorithm.
+    fn key_for(&self, header: &Header) -> Result<(&DecodingKey, Algorithm), ApiError> {
+        if header.alg == Algorithm::HS256 {
+            return match &self.secret {
+                Some(secret) => Ok((secret, Algorithm::HS256)),
+                None => Err(ApiError::Unauthenticated("HS256 tokens are not accepted here")),
+            };
+        }
+        let kid = header.kid.as_deref().ok_or(ApiError::Unauthenticated("the token names no key (kid)"))?;
+        let (key, algorithm) =
+            self.public_keys.get(kid).ok_or(ApiError::Unauthenticated("the token's key (kid) is unknown"))?;
+        if *algorithm != header.alg {
+            return Err(ApiError::Unauthenticated("the token's algorithm does not match its key"));
+        }
+        Ok((key, *algorithm))
     }
 
     pub fn verify(&self, token: &str) -> Result<Principal, ApiError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(|error| {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| ApiError::Unauthenticated("the token is malformed or its algorithm is not accepted"))?;
+        let (key, algorithm) = self.key_for(&header)?;
+        let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation(algorithm)).map_err(|error| {
             ApiError::Unauthenticated(match error.kind() {
                 ErrorKind::ExpiredSignature => "the token has expired",
                 ErrorKind::ImmatureSignature => "the token is not valid yet",
@@ -125,7 +184,10 @@ pub struct TokenRequest {
     pub ttl: std::time::Duration,
 }
 
-pub fn mint(config: &JwtConfig, request: &TokenRequest) -> Result<String, jsonwebtoken::errors::Error> {
+/// Signs a token with the configured HS256 secret; `None` when there is none
+/// (a JWKS-only deployment mints its tokens at the identity providers).
+pub fn mint(config: &JwtConfig, request: &TokenRequest) -> Option<String> {
+    let secret = config.secret.as_deref()?;
     let now = jsonwebtoken::get_current_timestamp();
     let claims = Claims {
         sub: request.sub.clone(),
@@ -139,5 +201,5 @@ pub fn mint(config: &JwtConfig, request: &TokenRequest) -> Result<String, jsonwe
         nbf: now,
         iat: Some(now),
     };
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(config.secret()))
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret)).ok()
 }

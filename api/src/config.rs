@@ -7,30 +7,30 @@ pub const DEFAULT_DATA_DIR: &str = "data";
 pub const DEFAULT_ISSUER: &str = "samplan";
 pub const DEFAULT_AUDIENCE: &str = "samplan";
 
-/// How tokens are verified.
-#[derive(Clone)]
-pub enum JwtKeys {
-    /// HS256 with a configured shared secret.
-    Secret(Vec<u8>),
-    /// Development mode: no JWT setting at all, so a random secret kept under
-    /// the data directory signs and verifies (`samplan token` uses the same).
-    Development { secret: Vec<u8>, path: PathBuf },
-}
-
-impl std::fmt::Debug for JwtKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            JwtKeys::Secret(_) => f.write_str("Secret(…)"),
-            JwtKeys::Development { path, .. } => write!(f, "Development({})", path.display()),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
+/// How tokens are verified: an HS256 secret, a JWKS of the agencies'
+/// identity providers (RS256/ES256), or both.
+#[derive(Clone, Default)]
 pub struct JwtConfig {
-    pub keys: JwtKeys,
+    /// HS256 secret (`SAMPLAN_JWT_SECRET`, or the development secret).
+    pub secret: Option<Vec<u8>>,
+    /// Set in development mode: the file the generated secret lives in.
+    pub development_secret: Option<PathBuf>,
+    /// The public keys of `SAMPLAN_JWT_PUBLIC_KEYS`.
+    pub public_keys: Option<jsonwebtoken::jwk::JwkSet>,
     pub issuer: String,
     pub audience: String,
+}
+
+impl std::fmt::Debug for JwtConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtConfig")
+            .field("secret", &self.secret.as_ref().map(|_| "…"))
+            .field("development_secret", &self.development_secret)
+            .field("public_keys", &self.public_keys.as_ref().map(|k| k.keys.len()))
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -44,6 +44,8 @@ pub struct Config {
 pub enum ConfigError {
     #[error("SAMPLAN_JWT_SECRET must be at least 32 bytes")]
     ShortSecret,
+    #[error("SAMPLAN_JWT_PUBLIC_KEYS {path}: {reason}")]
+    PublicKeys { path: String, reason: String },
     #[error("cannot use the data directory {path}: {source}")]
     DataDir { path: PathBuf, source: std::io::Error },
 }
@@ -78,27 +80,40 @@ impl Config {
 
 impl JwtConfig {
     pub fn from_env(data_dir: &std::path::Path) -> Result<Self, ConfigError> {
-        let keys = match env("SAMPLAN_JWT_SECRET") {
+        let secret = match env("SAMPLAN_JWT_SECRET") {
             Some(secret) if secret.len() < 32 => return Err(ConfigError::ShortSecret),
-            Some(secret) => JwtKeys::Secret(secret.into_bytes()),
-            None => development_secret(data_dir)?,
+            secret => secret.map(String::into_bytes),
         };
-        Ok(JwtConfig {
-            keys,
+        let public_keys = env("SAMPLAN_JWT_PUBLIC_KEYS").map(|path| read_jwks(&path)).transpose()?;
+        let mut config = JwtConfig {
+            secret,
+            development_secret: None,
+            public_keys,
             issuer: env("SAMPLAN_JWT_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.into()),
             audience: env("SAMPLAN_JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.into()),
-        })
+        };
+        if config.secret.is_none() && config.public_keys.is_none() {
+            let (secret, path) = development_secret(data_dir)?;
+            config.secret = Some(secret);
+            config.development_secret = Some(path);
+        }
+        Ok(config)
     }
 
     pub fn is_development(&self) -> bool {
-        matches!(self.keys, JwtKeys::Development { .. })
+        self.development_secret.is_some()
     }
+}
 
-    pub fn secret(&self) -> &[u8] {
-        match &self.keys {
-            JwtKeys::Secret(secret) | JwtKeys::Development { secret, .. } => secret,
-        }
+/// Reads a JWKS file; every key needs a `kid` and must be an RSA or P-256 key.
+fn read_jwks(path: &str) -> Result<jsonwebtoken::jwk::JwkSet, ConfigError> {
+    let error = |reason: String| ConfigError::PublicKeys { path: path.into(), reason };
+    let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_str(&text).map_err(|e| error(e.to_string()))?;
+    if set.keys.iter().any(|k| k.common.key_id.as_deref().is_none_or(str::is_empty)) {
+        return Err(error("every key needs a kid".into()));
     }
+    Ok(set)
 }
 
 fn ensure_dir(dir: &std::path::Path) -> Result<(), ConfigError> {
@@ -107,7 +122,7 @@ fn ensure_dir(dir: &std::path::Path) -> Result<(), ConfigError> {
 
 /// The development secret: created once with 32 random bytes, then reused so
 /// that tokens minted by `samplan token` keep working across restarts.
-fn development_secret(data_dir: &std::path::Path) -> Result<JwtKeys, ConfigError> {
+fn development_secret(data_dir: &std::path::Path) -> Result<(Vec<u8>, PathBuf), ConfigError> {
     use base64::Engine as _;
     ensure_dir(data_dir)?;
     let path = data_dir.join("dev-jwt-secret");
@@ -121,7 +136,7 @@ fn development_secret(data_dir: &std::path::Path) -> Result<JwtKeys, ConfigError
             encoded
         }
     };
-    Ok(JwtKeys::Development { secret: secret.into_bytes(), path })
+    Ok((secret.into_bytes(), path))
 }
 
 fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {

@@ -91,7 +91,8 @@ fn token(args: &[String]) -> Result<(), String> {
     };
     let data_dir = std::env::var("SAMPLAN_DATA_DIR").unwrap_or_else(|_| DEFAULT_DATA_DIR.into());
     let jwt = JwtConfig::from_env(std::path::Path::new(&data_dir)).map_err(|e| e.to_string())?;
-    println!("{}", mint(&jwt, &request).map_err(|e| e.to_string())?);
+    let token = mint(&jwt, &request).ok_or("no SAMPLAN_JWT_SECRET is configured to sign with")?;
+    println!("{token}");
     Ok(())
 }
 

@@ -18,6 +18,7 @@ use utoipa_actix_web::AppExt;
     modifiers(&BearerScheme),
     tags(
         (name = "participants", description = "Registration and lookup of participants"),
+        (name = "consents", description = "The participant's consent to share information between organisations"),
         (name = "plans", description = "The common plan: platform, solution scenario, resources, small steps, scale readings, meetings"),
         (name = "operations", description = "Health and token checks"),
     )

@@ -28,6 +28,8 @@ pub struct Application {
 pub enum StartError {
     #[error("cannot bind {bind}: {source}")]
     Bind { bind: String, source: std::io::Error },
+    #[error("token keys: {0}")]
+    Keys(#[from] crate::auth::KeyError),
     #[error("cannot open the store: {0}")]
     Store(#[from] sea_orm::DbErr),
 }
@@ -40,7 +42,7 @@ impl Application {
         let listener = TcpListener::bind(&config.bind)
             .map_err(|source| StartError::Bind { bind: config.bind.clone(), source })?;
         let port = listener.local_addr().map_err(|source| StartError::Bind { bind: config.bind.clone(), source })?.port();
-        let verifier = web::Data::new(Arc::new(TokenVerifier::new(&config.jwt)));
+        let verifier = web::Data::new(Arc::new(TokenVerifier::new(&config.jwt)?));
         let openapi = crate::openapi::document();
         let routes = web::Data::new(RouteTable::from_openapi(&openapi));
         let data_store = web::Data::new(store.clone());

@@ -99,10 +99,46 @@ pub fn may_see_participant(
     match participant_scope(principal, today) {
         ParticipantScope::Nothing => false,
         ParticipantScope::RegisteredOrConsented { assoc, org, today } => {
-            *participant.assoc == assoc
-                && (*participant.registered_by == org
-                    || consents.iter().any(|c| c.is_active_on(today) && c.names(&org)))
+            *participant.assoc == assoc && organisation_sees(&org, participant, consents, today)
         }
+    }
+}
+
+/// Whether an organisation of the participant's association sees the
+/// participant: it registered them, or an active consent names it. Used for
+/// who may own a step as well as for the principal itself.
+pub fn organisation_sees(
+    org: &OrgId,
+    participant: ParticipantFacts<'_>,
+    consents: &[Consent],
+    today: NaiveDate,
+) -> bool {
+    participant.registered_by == org || consents.iter().any(|c| c.is_active_on(today) && c.names(org))
+}
+
+/// A consent's validity period: `valid_from` ≤ `valid_until`, both inclusive
+/// Swedish calendar dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsentPeriod {
+    valid_from: NaiveDate,
+    valid_until: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must not be before valid_from")]
+pub struct ConsentPeriodError;
+
+impl ConsentPeriod {
+    pub fn parse(valid_from: NaiveDate, valid_until: NaiveDate) -> Result<Self, ConsentPeriodError> {
+        if valid_until < valid_from { Err(ConsentPeriodError) } else { Ok(ConsentPeriod { valid_from, valid_until }) }
+    }
+
+    pub fn valid_from(self) -> NaiveDate {
+        self.valid_from
+    }
+
+    pub fn valid_until(self) -> NaiveDate {
+        self.valid_until
     }
 }
 
@@ -195,6 +231,12 @@ mod tests {
         assert!(!may_see_participant(&af, facts, &[withdrawn], today));
         assert!(!may_see_participant(&af, facts, &[active.clone()], date("2026-11-26")));
         assert!(!may_see_participant(&af, facts, &[active], date("2026-11-24")));
+    }
+
+    #[test]
+    fn consent_period_is_ordered_and_inclusive() {
+        assert!(ConsentPeriod::parse(date("2026-11-25"), date("2026-11-25")).is_ok());
+        assert!(ConsentPeriod::parse(date("2026-11-25"), date("2026-11-24")).is_err());
     }
 
     #[test]

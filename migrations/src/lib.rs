@@ -4,12 +4,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_common_plan;
+mod m20261125_000002_consents;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_common_plan::Migration)]
+        vec![
+            Box::new(m20261125_000001_common_plan::Migration),
+            Box::new(m20261125_000002_consents::Migration),
+        ]
     }
 }

@@ -6,7 +6,7 @@
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, RequestBuilder, Response};
 use samplan_api::Application;
-use samplan_api::config::{Config, JwtConfig, JwtKeys};
+use samplan_api::config::{Config, JwtConfig};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use std::io::Write as _;
@@ -39,6 +39,21 @@ pub struct TestApp {
 /// Starts a fresh app on `backend`; `None` when PostgreSQL is not configured
 /// (the test is then skipped, and the run says so once).
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, test_jwt()).await
+}
+
+/// The token settings of the test apps: HS256 with [`SECRET`].
+pub fn test_jwt() -> JwtConfig {
+    JwtConfig {
+        secret: Some(SECRET.as_bytes().to_vec()),
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        ..Default::default()
+    }
+}
+
+/// Starts a fresh app with the given token settings.
+pub async fn spawn_app_with(backend: Backend, jwt: JwtConfig) -> Option<TestApp> {
     let (database_url, dir) = match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temporary directory");
@@ -49,11 +64,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let config = Config {
         bind: "127.0.0.1:0".into(),
         database_url: database_url.clone(),
-        jwt: JwtConfig {
-            keys: JwtKeys::Secret(SECRET.as_bytes().to_vec()),
-            issuer: ISSUER.into(),
-            audience: AUDIENCE.into(),
-        },
+        jwt,
     };
     let app = Application::build(config).await.expect("the application starts");
     let address = format!("http://127.0.0.1:{}", app.port());

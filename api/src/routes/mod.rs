@@ -1,6 +1,7 @@
 //! Routes, one file per resource. `configure` registers every annotated
 //! handler, so the OpenAPI document and the router are one list.
 
+pub mod consents;
 pub mod health;
 pub mod participants;
 pub mod plans;
@@ -19,6 +20,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(participants::list)
         .service(participants::lookup)
         .service(participants::read)
+        .service(consents::record)
+        .service(consents::list)
+        .service(consents::withdraw)
         .service(plans::create_plan)
         .service(plans::read_plan)
         .service(plans::patch_plan)

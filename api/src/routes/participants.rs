@@ -183,7 +183,7 @@ pub async fn read(
     id: web::Path<Uuid>,
 ) -> Result<web::Json<Participant>, ApiError> {
     let found = scope::visible_participant(store.db(), &auth, id.into_inner(), scope::today()).await?;
-    Ok(web::Json(found.into()))
+    Ok(web::Json(found.model.into()))
 }
 
 /// Find participants by personal identity number. The number travels in the

@@ -321,6 +321,20 @@ fn own_contribution(principal: &Principal, written_by: &str) -> Result<(), ApiEr
     }
 }
 
+/// A step belongs to the participant or to an organisation that can see the plan.
+fn step_owner_sees_plan(
+    participant: &scope::VisibleParticipant,
+    owner: &Contributor,
+    today: NaiveDate,
+) -> Result<(), ApiError> {
+    match owner {
+        Contributor::Organisation(org) if !participant.seen_by(org, today) => Err(ApiError::Validation(
+            ValidationErrors::single("owner", "must be \"participant\" or an organisation that can see the plan"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn unique_open_plan(error: sea_orm::DbErr) -> ApiError {
     match error.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => {
@@ -387,7 +401,7 @@ pub async fn create_plan(auth: Auth, store: web::Data<Store>, Body(body): Body<N
     let (assoc, org, sub) = (auth.assoc.to_string(), auth.org.to_string(), auth.sub.clone());
     let plan = plan::ActiveModel {
         id: Set(id),
-        participant_id: Set(participant.id),
+        participant_id: Set(participant.model.id),
         leading_org: Set(org.clone()),
         status: Set(status.as_str().into()),
         coordinator: Set(coordinator),
@@ -841,7 +855,9 @@ pub async fn add_step(
     let owner = errors.finish(|| owner.expect("parsed when no errors"))?;
 
     let txn = store.begin_write().await?;
-    let (plan, _) = scope::visible_plan(&txn, &auth, id.into_inner(), scope::today()).await?;
+    let today = scope::today();
+    let (plan, participant) = scope::visible_plan(&txn, &auth, id.into_inner(), today).await?;
+    step_owner_sees_plan(&participant, &owner, today)?;
     let now = Utc::now();
     let row = plan_step::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -934,7 +950,11 @@ pub async fn patch_step(
 
     let (plan_id, step_id) = path.into_inner();
     let txn = store.begin_write().await?;
-    let (plan, _) = scope::visible_plan(&txn, &auth, plan_id, scope::today()).await?;
+    let today = scope::today();
+    let (plan, participant) = scope::visible_plan(&txn, &auth, plan_id, today).await?;
+    if let Some(owner) = &owner {
+        step_owner_sees_plan(&participant, owner, today)?;
+    }
     let current = step_of(&txn, plan.id, step_id).await?;
     own_contribution(&auth, &current.org)?;
     if_match.check(current.version)?;

@@ -1,13 +1,16 @@
 //! Applies `domain::access` to queries. Single records are checked with
-//! `may_see_participant` (the pure decision); lists filter with the
-//! condition made from `participant_scope`, so a list, a count or a cursor
-//! can never carry a participant the principal may not see.
+//! `may_see_participant` (the pure decision, over the participant's consents
+//! loaded in the same request); lists filter with the condition made from
+//! `participant_scope`, so a list, a count or a cursor can never carry a
+//! participant the principal may not see. Nothing is cached: a withdrawn or
+//! expired consent ends access on the next request.
 
-use crate::entities::{participant, plan};
+use crate::entities::{consent, consent_organisation, participant, plan};
 use crate::error::ApiError;
 use chrono::{NaiveDate, Utc};
-use samplan_domain::access::{self, ParticipantFacts, ParticipantScope};
+use samplan_domain::access::{self, Consent, ParticipantFacts, ParticipantScope};
 use samplan_domain::{AssocId, OrgId, Principal};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -21,12 +24,74 @@ pub fn today() -> NaiveDate {
 pub fn participant_condition(principal: &Principal, today: NaiveDate) -> Option<Condition> {
     match access::participant_scope(principal, today) {
         ParticipantScope::Nothing => None,
-        ParticipantScope::RegisteredOrConsented { assoc, org, .. } => Some(
-            Condition::all()
-                .add(participant::Column::Assoc.eq(assoc.as_str()))
-                .add(participant::Column::Org.eq(org.as_str())),
-        ),
+        ParticipantScope::RegisteredOrConsented { assoc, org, today } => {
+            let named_in_active_consent = Query::select()
+                .column((consent_organisation::Entity, consent_organisation::Column::ParticipantId))
+                .from(consent_organisation::Entity)
+                .inner_join(
+                    consent::Entity,
+                    Expr::col((consent::Entity, consent::Column::Id))
+                        .equals((consent_organisation::Entity, consent_organisation::Column::ConsentId)),
+                )
+                .and_where(Expr::col((consent_organisation::Entity, consent_organisation::Column::Org)).eq(org.as_str()))
+                .and_where(Expr::col((consent::Entity, consent::Column::WithdrawnAt)).is_null())
+                .and_where(Expr::col((consent::Entity, consent::Column::ValidFrom)).lte(today))
+                .and_where(Expr::col((consent::Entity, consent::Column::ValidUntil)).gte(today))
+                .to_owned();
+            Some(
+                Condition::all().add(participant::Column::Assoc.eq(assoc.as_str())).add(
+                    Condition::any()
+                        .add(participant::Column::Org.eq(org.as_str()))
+                        .add(participant::Column::Id.in_subquery(named_in_active_consent)),
+                ),
+            )
+        }
     }
+}
+
+/// A participant as access sees it: the record and its consents.
+#[derive(Debug, Clone)]
+pub struct VisibleParticipant {
+    pub model: participant::Model,
+    pub assoc: AssocId,
+    pub registered_by: OrgId,
+    pub consents: Vec<Consent>,
+}
+
+impl VisibleParticipant {
+    pub fn facts(&self) -> ParticipantFacts<'_> {
+        ParticipantFacts { assoc: &self.assoc, registered_by: &self.registered_by }
+    }
+
+    /// Whether `org` sees this participant today (for step owners).
+    pub fn seen_by(&self, org: &OrgId, today: NaiveDate) -> bool {
+        access::organisation_sees(org, self.facts(), &self.consents, today)
+    }
+}
+
+/// The consents of a participant, as access needs them.
+pub async fn consents_of<C: ConnectionTrait>(db: &C, participant_id: Uuid) -> Result<Vec<Consent>, ApiError> {
+    let consents = consent::Entity::find().filter(consent::Column::ParticipantId.eq(participant_id)).all(db).await?;
+    if consents.is_empty() {
+        return Ok(Vec::new());
+    }
+    let named = consent_organisation::Entity::find()
+        .filter(consent_organisation::Column::ParticipantId.eq(participant_id))
+        .all(db)
+        .await?;
+    Ok(consents
+        .into_iter()
+        .map(|c| Consent {
+            organisations: named
+                .iter()
+                .filter(|n| n.consent_id == c.id)
+                .filter_map(|n| OrgId::parse(&n.org).ok())
+                .collect(),
+            valid_from: c.valid_from,
+            valid_until: c.valid_until,
+            withdrawn: c.withdrawn_at.is_some(),
+        })
+        .collect())
 }
 
 /// A participant the principal may see, or 404 — the same answer as for an
@@ -36,7 +101,7 @@ pub async fn visible_participant<C: ConnectionTrait>(
     principal: &Principal,
     id: Uuid,
     today: NaiveDate,
-) -> Result<participant::Model, ApiError> {
+) -> Result<VisibleParticipant, ApiError> {
     if !access::handles_personal_data(principal.role) {
         return Err(ApiError::NotFound);
     }
@@ -45,11 +110,14 @@ pub async fn visible_participant<C: ConnectionTrait>(
         .one(db)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let assoc = AssocId::parse(&found.assoc).map_err(|_| ApiError::Internal("stored assoc".into()))?;
-    let registered_by = OrgId::parse(&found.org).map_err(|_| ApiError::Internal("stored org".into()))?;
-    let facts = ParticipantFacts { assoc: &assoc, registered_by: &registered_by };
-    if access::may_see_participant(principal, facts, &[], today) {
-        Ok(found)
+    let visible = VisibleParticipant {
+        assoc: AssocId::parse(&found.assoc).map_err(|_| ApiError::Internal("stored assoc".into()))?,
+        registered_by: OrgId::parse(&found.org).map_err(|_| ApiError::Internal("stored org".into()))?,
+        consents: consents_of(db, found.id).await?,
+        model: found,
+    };
+    if access::may_see_participant(principal, visible.facts(), &visible.consents, today) {
+        Ok(visible)
     } else {
         Err(ApiError::NotFound)
     }
@@ -61,7 +129,7 @@ pub async fn visible_plan<C: ConnectionTrait>(
     principal: &Principal,
     plan_id: Uuid,
     today: NaiveDate,
-) -> Result<(plan::Model, participant::Model), ApiError> {
+) -> Result<(plan::Model, VisibleParticipant), ApiError> {
     if !access::handles_personal_data(principal.role) {
         return Err(ApiError::NotFound);
     }
