@@ -65,8 +65,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
+        // A body that is not JSON at all is a 400 even when the part read so
+        // far already failed as data (`{} x`).
+        let well_formed = serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
         match inner.classify() {
-            serde_json::error::Category::Data => {
+            serde_json::error::Category::Data if well_formed => {
                 let (field, message) = describe_data_error(&path, &inner.to_string());
                 ApiError::Validation(ValidationErrors::single(field, message))
             }
@@ -89,8 +92,9 @@ fn describe_data_error(path: &str, raw: &str) -> (String, String) {
     let expected = |s: &str| s.split_once(", expected ").map(|(_, e)| e.to_owned());
     let here = if path.is_empty() || path == "." { "body".to_owned() } else { path.to_owned() };
     if message.starts_with("unknown field") {
-        let field = quoted(message).unwrap_or_default();
-        (within(&field), "unknown field".into())
+        // The path already ends in the unknown field.
+        let field = if path.is_empty() || path == "." { quoted(message).unwrap_or_default() } else { path.to_owned() };
+        (field, "unknown field".into())
     } else if message.starts_with("missing field") {
         let field = quoted(message).unwrap_or_default();
         (within(&field), "is required".into())
