@@ -2,6 +2,7 @@
 //! handler that takes `Auth` cannot forget to authenticate) and minting
 //! development tokens for `samplan token`.
 
+use crate::audit::AuditContext;
 use crate::config::JwtConfig;
 use crate::error::ApiError;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
@@ -135,14 +136,18 @@ impl TokenVerifier {
     }
 }
 
-/// The authenticated principal of a request.
+/// The authenticated principal of a request, with the request's audit
+/// record (which learns who is asking as soon as the token verifies).
 #[derive(Debug, Clone)]
-pub struct Auth(pub Principal);
+pub struct Auth {
+    pub principal: Principal,
+    pub audit: AuditContext,
+}
 
 impl std::ops::Deref for Auth {
     type Target = Principal;
     fn deref(&self) -> &Principal {
-        &self.0
+        &self.principal
     }
 }
 
@@ -151,7 +156,12 @@ impl FromRequest for Auth {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).map(Auth))
+        let audit = AuditContext::of(req);
+        audit.route(req);
+        ready(authenticate(req).map(|principal| {
+            audit.principal(&principal);
+            Auth { principal, audit }
+        }))
     }
 }
 

@@ -2,6 +2,7 @@
 //! and configuration. `Application::build` is used by `main` and by the
 //! black-box tests alike.
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod entities;

@@ -11,6 +11,7 @@ usage:
   samplan [serve]                  start the server (configuration from the environment)
   samplan token --org ORG --agency KIND --role ROLE [--assoc A] [--sub S] [--ttl 1h]
                                    print a token signed with the configured (or development) secret
+  samplan audit verify [--assoc A] walk the audit hash chain(s); exits non-zero at the first broken event
   samplan openapi                  print the OpenAPI document";
 
 fn main() -> ExitCode {
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         None | Some("serve") => serve(),
         Some("token") => token(&args[1..]),
+        Some("audit") => audit(&args[1..]),
         Some("openapi") => {
             print!("{}", samplan_api::openapi::document_json());
             Ok(())
@@ -50,6 +52,21 @@ fn serve() -> Result<(), String> {
         let app = Application::build(config.clone()).await.map_err(|e| e.to_string())?;
         tracing::info!(address = %config.bind, port = app.port(), store = if config.is_sqlite() { "sqlite" } else { "postgres" }, "samplan listening");
         app.run_until_stopped().await.map_err(|e| e.to_string())
+    })
+}
+
+fn audit(args: &[String]) -> Result<(), String> {
+    let assoc = match args {
+        [verify] if verify == "verify" => None,
+        [verify, flag, assoc] if verify == "verify" && flag == "--assoc" => Some(assoc.clone()),
+        _ => return Err(format!("usage: samplan audit verify [--assoc A]\n{USAGE}")),
+    };
+    let config = Config::from_env().map_err(|e| e.to_string())?;
+    actix_web::rt::System::new().block_on(async move {
+        let store = samplan_api::store::Store::connect(&config.database_url).await.map_err(|e| e.to_string())?;
+        let verified = samplan_api::audit::verify(store.db(), assoc.as_deref()).await.map_err(|e| e.to_string())?;
+        println!("audit chain intact: {verified} events verified");
+        Ok(())
     })
 }
 

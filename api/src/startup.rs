@@ -9,7 +9,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{App, HttpRequest, HttpServer, web};
+use actix_web::{App, HttpMessage, HttpRequest, HttpServer, web};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -46,12 +46,14 @@ impl Application {
         let openapi = crate::openapi::document();
         let routes = web::Data::new(RouteTable::from_openapi(&openapi));
         let data_store = web::Data::new(store.clone());
+        let audit_writer = web::Data::new(crate::audit::AuditWriter::start(store.clone()));
 
         let server = HttpServer::new(move || {
             let (app, _) = App::new()
                 .app_data(data_store.clone())
                 .app_data(verifier.clone())
                 .app_data(routes.clone())
+                .app_data(audit_writer.clone())
                 .app_data(web::PayloadConfig::new(BODY_LIMIT))
                 .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()))
                 .app_data(web::QueryConfig::default().error_handler(|_, _| {
@@ -61,6 +63,7 @@ impl Application {
                 .app_data(web::JsonConfig::default().limit(BODY_LIMIT).error_handler(|_, _| {
                     ApiError::BadRequest("The request body is not valid JSON.".into()).into()
                 }))
+                .wrap(from_fn(crate::audit::middleware))
                 .wrap(from_fn(request_log))
                 .into_utoipa_app()
                 .configure(crate::routes::configure)
@@ -90,6 +93,14 @@ impl Application {
     }
 }
 
+/// The request's id, as logged and returned in `X-Request-Id`.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestId(pub Uuid);
+
+pub fn request_id_of(req: &ServiceRequest) -> String {
+    req.extensions().get::<RequestId>().map(|id| id.0.to_string()).unwrap_or_default()
+}
+
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// One log line per request: method, route template (never the raw path or
@@ -105,6 +116,7 @@ async fn request_log(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| Uuid::parse_str(v).ok())
         .unwrap_or_else(Uuid::now_v7);
+    req.extensions_mut().insert(RequestId(request_id));
     let method = req.method().clone();
     let started = Instant::now();
     let span = tracing::info_span!("request", request_id = %request_id);

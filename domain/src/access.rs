@@ -153,6 +153,20 @@ pub fn may_manage_consents(principal: &Principal, participant: ParticipantFacts<
     Decision::from_bool(*participant.registered_by == principal.org)
 }
 
+/// Rule 6: auditors read the association's audit log; no one else does.
+pub fn may_read_audit_log(principal: &Principal) -> Decision {
+    Decision::from_bool(principal.role == Role::Auditor)
+}
+
+/// A participant's access log (who has looked at my plan?) is read by the
+/// association's auditors and the registering organisation's case workers,
+/// who hand it to the participant.
+pub fn may_read_access_log(principal: &Principal, participant: ParticipantFacts<'_>) -> bool {
+    *participant.assoc == principal.assoc
+        && (principal.role == Role::Auditor
+            || (principal.role == Role::CaseWorker && *participant.registered_by == principal.org))
+}
+
 /// Rule 4: platform, solution scenario and the plan's own fields are written
 /// by the plan's coordinator and by case workers (or the agency system) of
 /// the organisation leading the plan.

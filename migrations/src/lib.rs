@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_common_plan;
 mod m20261125_000002_consents;
+mod m20261125_000003_audit;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_common_plan::Migration),
             Box::new(m20261125_000002_consents::Migration),
+            Box::new(m20261125_000003_audit::Migration),
         ]
     }
 }

@@ -1,5 +1,7 @@
 //! sea-orm entities, one per table of the migrations.
 
+pub mod audit_event;
+pub mod audit_head;
 pub mod consent;
 pub mod consent_organisation;
 pub mod meeting;

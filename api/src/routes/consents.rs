@@ -137,11 +137,12 @@ pub async fn record(
     let period = errors.check("valid_until", ConsentPeriod::parse(body.valid_from, body.valid_until));
     let period = errors.finish(|| period.expect("parsed when no errors"))?;
 
-    let txn = store.begin_write().await?;
+    let txn = store.begin_write(&auth).await?;
     let today = scope::today();
-    let participant = scope::visible_participant(&txn, &auth, id.into_inner(), today).await?;
+    let participant = scope::visible_participant(&*txn, &auth, id.into_inner(), today).await?;
     manages(&auth, &participant)?;
     let consent_id = Uuid::now_v7();
+    auth.audit.created(consent_id);
     let row = consent::ActiveModel {
         id: Set(consent_id),
         participant_id: Set(participant.model.id),
@@ -157,14 +158,14 @@ pub async fn record(
         created_at: Set(Utc::now()),
         version: Set(1),
     }
-    .insert(&txn)
+    .insert(&*txn)
     .await?;
     consent_organisation::Entity::insert_many(organisations.iter().map(|org| consent_organisation::ActiveModel {
         consent_id: Set(consent_id),
         org: Set(org.to_string()),
         participant_id: Set(participant.model.id),
     }))
-    .exec(&txn)
+    .exec(&*txn)
     .await?;
     txn.commit().await?;
     let names = organisations.into_iter().map(|o| o.to_string()).collect();
@@ -234,12 +235,12 @@ pub async fn withdraw(
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<web::Json<Consent>, ApiError> {
     let (participant_id, consent_id) = path.into_inner();
-    let txn = store.begin_write().await?;
+    let txn = store.begin_write(&auth).await?;
     let today = scope::today();
-    let participant = scope::visible_participant(&txn, &auth, participant_id, today).await?;
+    let participant = scope::visible_participant(&*txn, &auth, participant_id, today).await?;
     let current = consent::Entity::find_by_id(consent_id)
         .filter(consent::Column::ParticipantId.eq(participant.model.id))
-        .one(&txn)
+        .one(&*txn)
         .await?
         .ok_or(ApiError::NotFound)?;
     manages(&auth, &participant)?;
@@ -250,13 +251,13 @@ pub async fn withdraw(
         .col_expr(consent::Column::Version, Expr::value(current.version + 1))
         .filter(consent::Column::Id.eq(current.id))
         .filter(consent::Column::WithdrawnAt.is_null())
-        .exec(&txn)
+        .exec(&*txn)
         .await?;
     if result.rows_affected == 0 {
         return Err(ApiError::Conflict("The consent is already withdrawn"));
     }
-    let row = consent::Entity::find_by_id(current.id).one(&txn).await?.ok_or(ApiError::NotFound)?;
-    let named = organisations_of(&txn, &[row.id]).await?.into_iter().map(|(_, org)| org).collect();
+    let row = consent::Entity::find_by_id(current.id).one(&*txn).await?.ok_or(ApiError::NotFound)?;
+    let named = organisations_of(&*txn, &[row.id]).await?.into_iter().map(|(_, org)| org).collect();
     txn.commit().await?;
     Ok(web::Json(view(row, named, today)))
 }

@@ -49,5 +49,5 @@ pub async fn ready(store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
 )]
 #[get("/v1/me")]
 pub async fn me(auth: Auth) -> web::Json<Principal> {
-    web::Json(auth.0)
+    web::Json(auth.principal)
 }

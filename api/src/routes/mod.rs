@@ -1,6 +1,7 @@
 //! Routes, one file per resource. `configure` registers every annotated
 //! handler, so the OpenAPI document and the router are one list.
 
+pub mod audit;
 pub mod consents;
 pub mod health;
 pub mod participants;
@@ -20,6 +21,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(participants::list)
         .service(participants::lookup)
         .service(participants::read)
+        .service(audit::access_log)
+        .service(audit::events)
         .service(consents::record)
         .service(consents::list)
         .service(consents::withdraw)

@@ -107,8 +107,11 @@ pub async fn register(
     let pin = errors.finish(|| pin.expect("parsed when no errors"))?;
 
     let now = Utc::now();
+    let id = Uuid::now_v7();
+    auth.audit.created(id);
+    auth.audit.saw(id);
     let model = participant::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         personal_identity_number: Set(pin.into_inner()),
         name: Set(body.name.trim().to_owned()),
         assoc: Set(auth.assoc.to_string()),
@@ -116,8 +119,8 @@ pub async fn register(
         created_by: Set(auth.sub.clone()),
         created_at: Set(now),
     };
-    let txn = store.begin_write().await?;
-    let inserted = model.insert(&txn).await.map_err(|error| match error.sql_err() {
+    let txn = store.begin_write(&auth).await?;
+    let inserted = model.insert(&*txn).await.map_err(|error| match error.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => {
             ApiError::Conflict("Your organisation has already registered this person; use lookup to find the record")
         }
@@ -145,24 +148,24 @@ pub async fn list(
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<ParticipantPage>, ApiError> {
     let page = query.page()?;
-    let Some(condition) = scope::participant_condition(&auth, scope::today()) else {
-        return Err(ApiError::NotFound);
-    };
-    let mut select = participant::Entity::find().filter(condition);
+    let mut select = participant::Entity::find();
     if let Some(after) = page.after {
         select = select.filter(participant::Column::Id.gt(after));
     }
-    let mut rows = select
-        .order_by_asc(participant::Column::Id)
-        .limit(page.limit + 1)
-        .all(store.db())
-        .await?;
+    // One more than asked for tells whether there is a next page; the extra
+    // row is neither returned nor audited.
+    let select = select.order_by_asc(participant::Column::Id).limit(page.limit + 1);
+    let probe = scope::participant_condition(&auth, scope::today()).ok_or(ApiError::NotFound)?;
+    let mut rows = select.filter(probe).all(store.db()).await?;
     let next_cursor = if rows.len() as u64 > page.limit {
         rows.truncate(page.limit as usize);
         rows.last().map(|last| encode_cursor(last.id))
     } else {
         None
     };
+    for row in &rows {
+        auth.audit.saw(row.id);
+    }
     Ok(web::Json(ParticipantPage { items: rows.into_iter().map(Participant::from).collect(), next_cursor }))
 }
 
@@ -206,15 +209,10 @@ pub async fn lookup(
     let mut errors = ValidationErrors::new();
     let pin = parse_pin(&mut errors, &body.personal_identity_number);
     let pin = errors.finish(|| pin.expect("parsed when no errors"))?;
-    let Some(condition) = scope::participant_condition(&auth, scope::today()) else {
-        return Err(ApiError::NotFound);
-    };
-    let rows = participant::Entity::find()
-        .filter(condition)
+    let select = participant::Entity::find()
         .filter(participant::Column::PersonalIdentityNumber.eq(pin.as_str()))
         .order_by_asc(participant::Column::Id)
-        .limit(crate::extract::MAX_LIMIT)
-        .all(store.db())
-        .await?;
+        .limit(crate::extract::MAX_LIMIT);
+    let rows = scope::visible_participants(store.db(), &auth, select, scope::today()).await?;
     Ok(web::Json(ParticipantMatches { items: rows.into_iter().map(Participant::from).collect() }))
 }

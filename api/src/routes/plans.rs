@@ -394,10 +394,11 @@ pub async fn create_plan(auth: Auth, store: web::Data<Store>, Body(body): Body<N
         .coordinator
         .or_else(|| (auth.role == samplan_domain::Role::Coordinator).then(|| auth.sub.clone()));
 
-    let txn = store.begin_write().await?;
-    let participant = scope::visible_participant(&txn, &auth, body.participant_id, scope::today()).await?;
+    let txn = store.begin_write(&auth).await?;
+    let participant = scope::visible_participant(&*txn, &auth, body.participant_id, scope::today()).await?;
     let now = Utc::now();
     let id = Uuid::now_v7();
+    auth.audit.created(id);
     let (assoc, org, sub) = (auth.assoc.to_string(), auth.org.to_string(), auth.sub.clone());
     let plan = plan::ActiveModel {
         id: Set(id),
@@ -416,7 +417,7 @@ pub async fn create_plan(auth: Auth, store: web::Data<Store>, Body(body): Body<N
         updated_by: Set(sub.clone()),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(&*txn)
     .await
     .map_err(unique_open_plan)?;
     plan_platform::ActiveModel {
@@ -433,7 +434,7 @@ pub async fn create_plan(auth: Auth, store: web::Data<Store>, Body(body): Body<N
         updated_by: Set(sub.clone()),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(&*txn)
     .await?;
     plan_solution_scenario::ActiveModel {
         plan_id: Set(id),
@@ -448,9 +449,9 @@ pub async fn create_plan(auth: Auth, store: web::Data<Store>, Body(body): Body<N
         updated_by: Set(sub),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(&*txn)
     .await?;
-    let view = load_plan(&txn, plan).await?;
+    let view = load_plan(&*txn, plan).await?;
     txn.commit().await?;
     let mut response = created(format!("/v1/plans/{id}"), &view);
     response.headers_mut().insert(
@@ -515,8 +516,8 @@ pub async fn patch_plan(
         validation::text(&mut errors, "coordinator", coordinator, 255, true);
     }
     errors.finish(|| ())?;
-    let txn = store.begin_write().await?;
-    let (plan, _) = scope::visible_plan(&txn, &auth, id.into_inner(), scope::today()).await?;
+    let txn = store.begin_write(&auth).await?;
+    let (plan, _) = scope::visible_plan(&*txn, &auth, id.into_inner(), scope::today()).await?;
     plan_level(&auth, &plan)?;
     if_match.check(plan.version)?;
     let mut update = plan::Entity::update_many()
@@ -539,14 +540,14 @@ pub async fn patch_plan(
     let result = update
         .filter(plan::Column::Id.eq(plan.id))
         .filter(plan::Column::Version.eq(plan.version))
-        .exec(&txn)
+        .exec(&*txn)
         .await
         .map_err(unique_open_plan)?;
     if result.rows_affected == 0 {
-        return Err(stale(&txn, plan.id).await);
+        return Err(stale(&*txn, plan.id).await);
     }
-    let plan = plan::Entity::find_by_id(plan.id).one(&txn).await?.ok_or(ApiError::NotFound)?;
-    let view = load_plan(&txn, plan).await?;
+    let plan = plan::Entity::find_by_id(plan.id).one(&*txn).await?.ok_or(ApiError::NotFound)?;
+    let view = load_plan(&*txn, plan).await?;
     txn.commit().await?;
     Ok(with_etag(view.version, &view))
 }
@@ -631,10 +632,10 @@ pub async fn put_platform(
     }
     errors.finish(|| ())?;
 
-    let txn = store.begin_write().await?;
-    let (plan, _) = scope::visible_plan(&txn, &auth, id.into_inner(), scope::today()).await?;
+    let txn = store.begin_write(&auth).await?;
+    let (plan, _) = scope::visible_plan(&*txn, &auth, id.into_inner(), scope::today()).await?;
     plan_level(&auth, &plan)?;
-    let current = plan_platform::Entity::find_by_id(plan.id).one(&txn).await?.ok_or_else(|| corrupt("platform"))?;
+    let current = plan_platform::Entity::find_by_id(plan.id).one(&*txn).await?.ok_or_else(|| corrupt("platform"))?;
     if_match.check(current.version)?;
     let result = plan_platform::Entity::update_many()
         .col_expr(plan_platform::Column::Purpose, Expr::value(body.purpose))
@@ -652,9 +653,9 @@ pub async fn put_platform(
         .col_expr(plan_platform::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(plan_platform::Column::PlanId.eq(plan.id))
         .filter(plan_platform::Column::Version.eq(current.version))
-        .exec(&txn)
+        .exec(&*txn)
         .await?;
-    let row = plan_platform::Entity::find_by_id(plan.id).one(&txn).await?.ok_or_else(|| corrupt("platform"))?;
+    let row = plan_platform::Entity::find_by_id(plan.id).one(&*txn).await?.ok_or_else(|| corrupt("platform"))?;
     if result.rows_affected == 0 {
         return Err(ApiError::PreconditionFailed { current_etag: crate::extract::etag(row.version) });
     }
@@ -722,11 +723,11 @@ pub async fn put_solution_scenario(
     texts(&mut errors, "signs_of_progress", &body.signs_of_progress);
     errors.finish(|| ())?;
 
-    let txn = store.begin_write().await?;
-    let (plan, _) = scope::visible_plan(&txn, &auth, id.into_inner(), scope::today()).await?;
+    let txn = store.begin_write(&auth).await?;
+    let (plan, _) = scope::visible_plan(&*txn, &auth, id.into_inner(), scope::today()).await?;
     plan_level(&auth, &plan)?;
     let current =
-        plan_solution_scenario::Entity::find_by_id(plan.id).one(&txn).await?.ok_or_else(|| corrupt("scenario"))?;
+        plan_solution_scenario::Entity::find_by_id(plan.id).one(&*txn).await?.ok_or_else(|| corrupt("scenario"))?;
     if_match.check(current.version)?;
     let result = plan_solution_scenario::Entity::update_many()
         .col_expr(plan_solution_scenario::Column::PreferredFuture, Expr::value(body.preferred_future))
@@ -737,10 +738,10 @@ pub async fn put_solution_scenario(
         .col_expr(plan_solution_scenario::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(plan_solution_scenario::Column::PlanId.eq(plan.id))
         .filter(plan_solution_scenario::Column::Version.eq(current.version))
-        .exec(&txn)
+        .exec(&*txn)
         .await?;
     let row =
-        plan_solution_scenario::Entity::find_by_id(plan.id).one(&txn).await?.ok_or_else(|| corrupt("scenario"))?;
+        plan_solution_scenario::Entity::find_by_id(plan.id).one(&*txn).await?.ok_or_else(|| corrupt("scenario"))?;
     if result.rows_affected == 0 {
         return Err(ApiError::PreconditionFailed { current_etag: crate::extract::etag(row.version) });
     }
@@ -788,10 +789,12 @@ pub async fn add_resource(
     };
     let noted_by = errors.finish(|| noted_by.expect("parsed when no errors"))?;
 
-    let txn = store.begin_write().await?;
-    let (plan, _) = scope::visible_plan(&txn, &auth, id.into_inner(), scope::today()).await?;
+    let txn = store.begin_write(&auth).await?;
+    let (plan, _) = scope::visible_plan(&*txn, &auth, id.into_inner(), scope::today()).await?;
+    let new_id = Uuid::now_v7();
+    auth.audit.created(new_id);
     let row = plan_resource::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(new_id),
         plan_id: Set(plan.id),
         description: Set(body.description),
         noted_by: Set(noted_by.as_str().to_owned()),
@@ -800,7 +803,7 @@ pub async fn add_resource(
         created_by: Set(auth.sub.clone()),
         created_at: Set(Utc::now()),
     }
-    .insert(&txn)
+    .insert(&*txn)
     .await?;
     txn.commit().await?;
     Ok(created(format!("/v1/plans/{}/resources/{}", plan.id, row.id), &resource_view(row)))
@@ -854,13 +857,15 @@ pub async fn add_step(
     let owner = contributor(&mut errors, "owner", &body.owner);
     let owner = errors.finish(|| owner.expect("parsed when no errors"))?;
 
-    let txn = store.begin_write().await?;
+    let txn = store.begin_write(&auth).await?;
     let today = scope::today();
-    let (plan, participant) = scope::visible_plan(&txn, &auth, id.into_inner(), today).await?;
+    let (plan, participant) = scope::visible_plan(&*txn, &auth, id.into_inner(), today).await?;
     step_owner_sees_plan(&participant, &owner, today)?;
     let now = Utc::now();
+    let new_id = Uuid::now_v7();
+    auth.audit.created(new_id);
     let row = plan_step::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(new_id),
         plan_id: Set(plan.id),
         description: Set(body.description),
         owner: Set(owner.as_str().to_owned()),
@@ -876,7 +881,7 @@ pub async fn add_step(
         updated_by: Set(auth.sub.clone()),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(&*txn)
     .await?;
     txn.commit().await?;
     let view = step_view(row)?;
@@ -949,13 +954,13 @@ pub async fn patch_step(
     errors.finish(|| ())?;
 
     let (plan_id, step_id) = path.into_inner();
-    let txn = store.begin_write().await?;
+    let txn = store.begin_write(&auth).await?;
     let today = scope::today();
-    let (plan, participant) = scope::visible_plan(&txn, &auth, plan_id, today).await?;
+    let (plan, participant) = scope::visible_plan(&*txn, &auth, plan_id, today).await?;
     if let Some(owner) = &owner {
         step_owner_sees_plan(&participant, owner, today)?;
     }
-    let current = step_of(&txn, plan.id, step_id).await?;
+    let current = step_of(&*txn, plan.id, step_id).await?;
     own_contribution(&auth, &current.org)?;
     if_match.check(current.version)?;
     let mut update = plan_step::Entity::update_many()
@@ -981,9 +986,9 @@ pub async fn patch_step(
     let result = update
         .filter(plan_step::Column::Id.eq(current.id))
         .filter(plan_step::Column::Version.eq(current.version))
-        .exec(&txn)
+        .exec(&*txn)
         .await?;
-    let row = step_of(&txn, plan.id, step_id).await?;
+    let row = step_of(&*txn, plan.id, step_id).await?;
     if result.rows_affected == 0 {
         return Err(ApiError::PreconditionFailed { current_etag: crate::extract::etag(row.version) });
     }
@@ -1035,11 +1040,13 @@ pub async fn add_scale_reading(
     validation::text(&mut errors, "one_step_up", &body.one_step_up, TEXT_MAX, false);
     let value = errors.finish(|| value.expect("parsed when no errors"))?;
 
-    let txn = store.begin_write().await?;
-    let (plan, _) = scope::visible_plan(&txn, &auth, id.into_inner(), scope::today()).await?;
+    let txn = store.begin_write(&auth).await?;
+    let (plan, _) = scope::visible_plan(&*txn, &auth, id.into_inner(), scope::today()).await?;
     let now = Utc::now();
+    let new_id = Uuid::now_v7();
+    auth.audit.created(new_id);
     let row = scale_reading::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(new_id),
         plan_id: Set(plan.id),
         value: Set(i16::from(value.get())),
         why_not_lower: Set(body.why_not_lower),
@@ -1050,7 +1057,7 @@ pub async fn add_scale_reading(
         created_by: Set(auth.sub.clone()),
         created_at: Set(now),
     }
-    .insert(&txn)
+    .insert(&*txn)
     .await?;
     txn.commit().await?;
     Ok(created(format!("/v1/plans/{}/scale-readings/{}", plan.id, row.id), &reading_view(row)?))
@@ -1103,10 +1110,12 @@ pub async fn add_meeting(
     }
     errors.finish(|| ())?;
 
-    let txn = store.begin_write().await?;
-    let (plan, _) = scope::visible_plan(&txn, &auth, id.into_inner(), scope::today()).await?;
+    let txn = store.begin_write(&auth).await?;
+    let (plan, _) = scope::visible_plan(&*txn, &auth, id.into_inner(), scope::today()).await?;
+    let new_id = Uuid::now_v7();
+    auth.audit.created(new_id);
     let row = meeting::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(new_id),
         plan_id: Set(plan.id),
         held_on: Set(body.held_on),
         participants: Set(serde_json::json!(body.participants)),
@@ -1118,7 +1127,7 @@ pub async fn add_meeting(
         created_by: Set(auth.sub.clone()),
         created_at: Set(Utc::now()),
     }
-    .insert(&txn)
+    .insert(&*txn)
     .await?;
     txn.commit().await?;
     Ok(created(format!("/v1/plans/{}/meetings/{}", plan.id, row.id), &meeting_view(row)?))

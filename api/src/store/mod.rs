@@ -60,7 +60,13 @@ impl Store {
     /// A write transaction. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead
     /// of one failing with "database is locked" when it upgrades a read.
-    pub async fn begin_write(&self) -> Result<DatabaseTransaction, ApiError> {
+    /// Its commit appends the request's audit events in the same transaction.
+    pub async fn begin_write(&self, auth: &crate::auth::Auth) -> Result<crate::audit::WriteTxn, ApiError> {
+        Ok(crate::audit::WriteTxn::new(self.begin_write_unaudited().await?, auth.audit.clone()))
+    }
+
+    /// A write transaction outside any request (the audit writer itself).
+    pub async fn begin_write_unaudited(&self) -> Result<DatabaseTransaction, ApiError> {
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()

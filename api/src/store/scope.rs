@@ -5,6 +5,7 @@
 //! participant the principal may not see. Nothing is cached: a withdrawn or
 //! expired consent ends access on the next request.
 
+use crate::auth::Auth;
 use crate::entities::{consent, consent_organisation, participant, plan};
 use crate::error::ApiError;
 use chrono::{NaiveDate, Utc};
@@ -95,18 +96,16 @@ pub async fn consents_of<C: ConnectionTrait>(db: &C, participant_id: Uuid) -> Re
 }
 
 /// A participant the principal may see, or 404 — the same answer as for an
-/// id that does not exist.
+/// id that does not exist. Either way the request's audit record learns of
+/// it: seen, or refused (an existing participant the principal may not see).
 pub async fn visible_participant<C: ConnectionTrait>(
     db: &C,
-    principal: &Principal,
+    auth: &Auth,
     id: Uuid,
     today: NaiveDate,
 ) -> Result<VisibleParticipant, ApiError> {
-    if !access::handles_personal_data(principal.role) {
-        return Err(ApiError::NotFound);
-    }
     let found = participant::Entity::find_by_id(id)
-        .filter(participant::Column::Assoc.eq(principal.assoc.as_str()))
+        .filter(participant::Column::Assoc.eq(auth.assoc.as_str()))
         .one(db)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -116,9 +115,11 @@ pub async fn visible_participant<C: ConnectionTrait>(
         consents: consents_of(db, found.id).await?,
         model: found,
     };
-    if access::may_see_participant(principal, visible.facts(), &visible.consents, today) {
+    if access::may_see_participant(auth, visible.facts(), &visible.consents, today) {
+        auth.audit.saw(visible.model.id);
         Ok(visible)
     } else {
+        auth.audit.refused(visible.model.id);
         Err(ApiError::NotFound)
     }
 }
@@ -126,18 +127,31 @@ pub async fn visible_participant<C: ConnectionTrait>(
 /// A plan whose participant the principal may see, with that participant.
 pub async fn visible_plan<C: ConnectionTrait>(
     db: &C,
-    principal: &Principal,
+    auth: &Auth,
     plan_id: Uuid,
     today: NaiveDate,
 ) -> Result<(plan::Model, VisibleParticipant), ApiError> {
-    if !access::handles_personal_data(principal.role) {
-        return Err(ApiError::NotFound);
-    }
     let plan = plan::Entity::find_by_id(plan_id)
-        .filter(plan::Column::Assoc.eq(principal.assoc.as_str()))
+        .filter(plan::Column::Assoc.eq(auth.assoc.as_str()))
         .one(db)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let participant = visible_participant(db, principal, plan.participant_id, today).await?;
+    let participant = visible_participant(db, auth, plan.participant_id, today).await?;
     Ok((plan, participant))
+}
+
+/// Runs a query over participants filtered to what the principal may see,
+/// recording each participant returned for the audit.
+pub async fn visible_participants<C: ConnectionTrait>(
+    db: &C,
+    auth: &Auth,
+    select: sea_orm::Select<participant::Entity>,
+    today: NaiveDate,
+) -> Result<Vec<participant::Model>, ApiError> {
+    let condition = participant_condition(auth, today).ok_or(ApiError::NotFound)?;
+    let rows = select.filter(condition).all(db).await?;
+    for row in &rows {
+        auth.audit.saw(row.id);
+    }
+    Ok(rows)
 }

@@ -1,0 +1,293 @@
+//! Reading the audit trail: the association's log for auditors, and one
+//! participant's access log (who has looked at my plan?) as JSON or CSV.
+//! These reads are themselves audited, like every `/v1` request.
+
+use crate::audit::Outcome;
+use crate::auth::Auth;
+use crate::entities::{audit_event, participant};
+use crate::error::{ApiError, Problem};
+use crate::extract::PageQuery;
+use crate::store::Store;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use base64::Engine as _;
+use chrono::{DateTime, TimeZone, Utc};
+use samplan_domain::access::{self, Decision, ParticipantFacts};
+use samplan_domain::{AssocId, OrgId};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// Rows of one CSV export at most.
+const CSV_MAX: u64 = 100_000;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEvent {
+    /// Position in the association's chain.
+    pub seq: i64,
+    pub id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub sub: String,
+    pub org: String,
+    pub agency: String,
+    pub role: String,
+    /// Method and route template, e.g. `GET /v1/plans/{id}`.
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    pub participant_id: Option<Uuid>,
+    pub outcome: Outcome,
+    /// The HTTP status the request was answered with.
+    pub status: u16,
+    pub request_id: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventPage {
+    pub items: Vec<AuditEvent>,
+    pub next_cursor: Option<String>,
+}
+
+/// One line of a participant's access log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Access {
+    pub occurred_at: DateTime<Utc>,
+    pub org: String,
+    pub agency: String,
+    pub role: String,
+    pub action: String,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccessLog {
+    pub participant_id: Uuid,
+    pub items: Vec<Access>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    pub participant: Option<Uuid>,
+    /// Organisation slug.
+    pub organisation: Option<String>,
+    pub outcome: Option<Outcome>,
+    /// From this time (inclusive), RFC 3339.
+    pub from: Option<DateTime<Utc>>,
+    /// Until this time (exclusive), RFC 3339.
+    pub to: Option<DateTime<Utc>>,
+    #[param(minimum = 1, example = 50)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+fn outcome(stored: &str) -> Result<Outcome, ApiError> {
+    serde_json::from_value(serde_json::Value::String(stored.to_owned()))
+        .map_err(|_| ApiError::Internal("stored outcome".into()))
+}
+
+fn time(us: i64) -> DateTime<Utc> {
+    Utc.timestamp_micros(us).single().unwrap_or_default()
+}
+
+fn event_view(m: audit_event::Model) -> Result<AuditEvent, ApiError> {
+    Ok(AuditEvent {
+        seq: m.seq,
+        id: m.id,
+        occurred_at: time(m.occurred_at_us),
+        outcome: outcome(&m.outcome)?,
+        status: m.status as u16,
+        sub: m.sub,
+        org: m.org,
+        agency: m.agency,
+        role: m.role,
+        action: m.action,
+        resource_type: m.resource_type,
+        resource_id: m.resource_id,
+        participant_id: m.participant_id,
+        request_id: m.request_id,
+        prev_hash: m.prev_hash,
+        hash: m.hash,
+    })
+}
+
+fn encode_seq(seq: i64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(seq.to_be_bytes())
+}
+
+fn decode_seq(cursor: &str) -> Result<i64, ApiError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
+        .map(i64::from_be_bytes)
+        .ok_or_else(|| ApiError::BadRequest("The cursor is not one this API handed out.".into()))
+}
+
+fn limit(requested: Option<i64>) -> Result<u64, ApiError> {
+    PageQuery { limit: requested, cursor: None }.page().map(|p| p.limit)
+}
+
+/// The association's audit events, oldest first. Auditors only.
+#[utoipa::path(
+    tag = "audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, body = AuditEventPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an auditor", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/audit-events")]
+pub async fn events(
+    auth: Auth,
+    store: web::Data<Store>,
+    query: web::Query<AuditQuery>,
+) -> Result<web::Json<AuditEventPage>, ApiError> {
+    if access::may_read_audit_log(&auth) == Decision::Forbidden {
+        return Err(ApiError::Forbidden("the audit log is read by the association's auditors"));
+    }
+    let limit = limit(query.limit)?;
+    let mut select = audit_event::Entity::find().filter(audit_event::Column::Assoc.eq(auth.assoc.as_str()));
+    if let Some(cursor) = &query.cursor {
+        select = select.filter(audit_event::Column::Seq.gt(decode_seq(cursor)?));
+    }
+    if let Some(participant) = query.participant {
+        select = select.filter(audit_event::Column::ParticipantId.eq(participant));
+    }
+    if let Some(org) = &query.organisation {
+        let org = OrgId::parse(org).map_err(|_| ApiError::BadRequest("organisation must be a slug.".into()))?;
+        select = select.filter(audit_event::Column::Org.eq(org.as_str()));
+    }
+    if let Some(outcome) = query.outcome {
+        select = select.filter(audit_event::Column::Outcome.eq(outcome.as_str()));
+    }
+    if let Some(from) = query.from {
+        select = select.filter(audit_event::Column::OccurredAtUs.gte(from.timestamp_micros()));
+    }
+    if let Some(to) = query.to {
+        select = select.filter(audit_event::Column::OccurredAtUs.lt(to.timestamp_micros()));
+    }
+    let mut rows = select.order_by_asc(audit_event::Column::Seq).limit(limit + 1).all(store.db()).await?;
+    let next_cursor = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|last| encode_seq(last.seq))
+    } else {
+        None
+    };
+    let items = rows.into_iter().map(event_view).collect::<Result<_, _>>()?;
+    Ok(web::Json(AuditEventPage { items, next_cursor }))
+}
+
+/// Who has looked at this participant's records: organisation, agency, role,
+/// when, what and with what outcome. `Accept: text/csv` gives the whole log
+/// as CSV, to hand to the participant.
+#[utoipa::path(
+    tag = "audit",
+    params(("id" = Uuid, Path, description = "Participant id"), PageQuery),
+    responses(
+        (status = 200, body = AccessLog, content_type = "application/json"),
+        (status = 200, description = "The whole log as CSV", body = String, content_type = "text/csv"),
+        (status = 403, description = "Sees the participant but may not read the log", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/participants/{id}/access-log")]
+pub async fn access_log(
+    auth: Auth,
+    store: web::Data<Store>,
+    id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let page = query.page()?;
+    let found = participant::Entity::find_by_id(id.into_inner())
+        .filter(participant::Column::Assoc.eq(auth.assoc.as_str()))
+        .one(store.db())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let assoc = AssocId::parse(&found.assoc).map_err(|_| ApiError::Internal("stored assoc".into()))?;
+    let registered_by = OrgId::parse(&found.org).map_err(|_| ApiError::Internal("stored org".into()))?;
+    let facts = ParticipantFacts { assoc: &assoc, registered_by: &registered_by };
+    if !access::may_read_access_log(&auth, facts) {
+        // Those who see the participant learn they may not read the log;
+        // everyone else learns nothing.
+        let today = crate::store::scope::today();
+        let consents = crate::store::scope::consents_of(store.db(), found.id).await?;
+        auth.audit.refused(found.id);
+        return Err(if access::may_see_participant(&auth, facts, &consents, today) {
+            ApiError::Forbidden("the access log is read by auditors and the registering organisation's case workers")
+        } else {
+            ApiError::NotFound
+        });
+    }
+    auth.audit.saw(found.id);
+    let wants_csv = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/csv"));
+    let limit = if wants_csv { CSV_MAX } else { page.limit };
+    let mut select = audit_event::Entity::find()
+        .filter(audit_event::Column::Assoc.eq(found.assoc.as_str()))
+        .filter(audit_event::Column::ParticipantId.eq(found.id));
+    if let (Some(cursor), false) = (&query.cursor, wants_csv) {
+        select = select.filter(audit_event::Column::Seq.gt(decode_seq(cursor)?));
+    }
+    let mut rows = select.order_by_asc(audit_event::Column::Seq).limit(limit + 1).all(store.db()).await?;
+    let next_cursor = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|last| encode_seq(last.seq))
+    } else {
+        None
+    };
+    let items: Vec<Access> = rows
+        .into_iter()
+        .map(|m| {
+            Ok(Access {
+                occurred_at: time(m.occurred_at_us),
+                outcome: outcome(&m.outcome)?,
+                org: m.org,
+                agency: m.agency,
+                role: m.role,
+                action: m.action,
+            })
+        })
+        .collect::<Result<_, ApiError>>()?;
+    if wants_csv {
+        let mut csv = String::from("occurred_at,org,agency,role,action,outcome\r\n");
+        for item in &items {
+            let fields = [
+                item.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                item.org.clone(),
+                item.agency.clone(),
+                item.role.clone(),
+                item.action.clone(),
+                item.outcome.as_str().to_owned(),
+            ];
+            csv.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+            csv.push_str("\r\n");
+        }
+        return Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"access-log.csv\""))
+            .body(csv));
+    }
+    Ok(HttpResponse::Ok().json(AccessLog { participant_id: found.id, items, next_cursor }))
+}
+
+/// RFC 4180 quoting.
+fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_owned()
+    }
+}
