@@ -89,7 +89,13 @@ fn describe_data_error(path: &str, raw: &str) -> (String, String) {
         if path.is_empty() || path == "." { field.to_owned() } else { format!("{path}.{field}") }
     };
     let quoted = |s: &str| s.split('`').nth(1).map(str::to_owned);
-    let expected = |s: &str| s.split_once(", expected ").map(|(_, e)| e.to_owned());
+    // Rust's integer type names mean nothing to an integrator.
+    let expected = |s: &str| {
+        s.split_once(", expected ").map(|(_, e)| match e {
+            "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" | "isize" => "an integer".to_owned(),
+            other => other.to_owned(),
+        })
+    };
     let here = if path.is_empty() || path == "." { "body".to_owned() } else { path.to_owned() };
     if message.starts_with("unknown field") {
         // The path already ends in the unknown field.
@@ -207,6 +213,21 @@ impl PageQuery {
 
 pub fn encode_cursor(last: Uuid) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(last.as_bytes())
+}
+
+/// A cursor over a sequence number (audit events, the change feed).
+pub fn encode_seq_cursor(seq: i64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(seq.to_be_bytes())
+}
+
+pub fn decode_seq_cursor(cursor: &str) -> Result<i64, ApiError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
+        .map(i64::from_be_bytes)
+        .filter(|seq| *seq >= 0)
+        .ok_or_else(|| ApiError::BadRequest("The cursor is not one this API handed out.".into()))
 }
 
 fn decode_cursor(cursor: &str) -> Result<Uuid, ApiError> {

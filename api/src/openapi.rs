@@ -20,6 +20,7 @@ use utoipa_actix_web::AppExt;
         (name = "participants", description = "Registration and lookup of participants"),
         (name = "consents", description = "The participant's consent to share information between organisations"),
         (name = "plans", description = "The common plan: platform, solution scenario, resources, small steps, scale readings, meetings"),
+        (name = "changes", description = "The change feed agency systems poll"),
         (name = "audit", description = "The audit trail: who read or wrote what, and every denied attempt"),
         (name = "operations", description = "Health and token checks"),
     )

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_common_plan;
 mod m20261125_000002_consents;
 mod m20261125_000003_audit;
+mod m20261125_000004_changes;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_common_plan::Migration),
             Box::new(m20261125_000002_consents::Migration),
             Box::new(m20261125_000003_audit::Migration),
+            Box::new(m20261125_000004_changes::Migration),
         ]
     }
 }

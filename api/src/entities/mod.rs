@@ -2,6 +2,7 @@
 
 pub mod audit_event;
 pub mod audit_head;
+pub mod change;
 pub mod consent;
 pub mod consent_organisation;
 pub mod meeting;

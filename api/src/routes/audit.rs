@@ -6,11 +6,10 @@ use crate::audit::Outcome;
 use crate::auth::Auth;
 use crate::entities::{audit_event, participant};
 use crate::error::{ApiError, Problem};
-use crate::extract::PageQuery;
+use crate::extract::{PageQuery, decode_seq_cursor, encode_seq_cursor};
 use crate::store::Store;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use base64::Engine as _;
 use chrono::{DateTime, TimeZone, Utc};
 use samplan_domain::access::{self, Decision, ParticipantFacts};
 use samplan_domain::{AssocId, OrgId};
@@ -116,19 +115,6 @@ fn event_view(m: audit_event::Model) -> Result<AuditEvent, ApiError> {
     })
 }
 
-fn encode_seq(seq: i64) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(seq.to_be_bytes())
-}
-
-fn decode_seq(cursor: &str) -> Result<i64, ApiError> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
-        .map(i64::from_be_bytes)
-        .ok_or_else(|| ApiError::BadRequest("The cursor is not one this API handed out.".into()))
-}
-
 fn limit(requested: Option<i64>) -> Result<u64, ApiError> {
     PageQuery { limit: requested, cursor: None }.page().map(|p| p.limit)
 }
@@ -156,7 +142,7 @@ pub async fn events(
     let limit = limit(query.limit)?;
     let mut select = audit_event::Entity::find().filter(audit_event::Column::Assoc.eq(auth.assoc.as_str()));
     if let Some(cursor) = &query.cursor {
-        select = select.filter(audit_event::Column::Seq.gt(decode_seq(cursor)?));
+        select = select.filter(audit_event::Column::Seq.gt(decode_seq_cursor(cursor)?));
     }
     if let Some(participant) = query.participant {
         select = select.filter(audit_event::Column::ParticipantId.eq(participant));
@@ -177,7 +163,7 @@ pub async fn events(
     let mut rows = select.order_by_asc(audit_event::Column::Seq).limit(limit + 1).all(store.db()).await?;
     let next_cursor = if rows.len() as u64 > limit {
         rows.truncate(limit as usize);
-        rows.last().map(|last| encode_seq(last.seq))
+        rows.last().map(|last| encode_seq_cursor(last.seq))
     } else {
         None
     };
@@ -239,12 +225,12 @@ pub async fn access_log(
         .filter(audit_event::Column::Assoc.eq(found.assoc.as_str()))
         .filter(audit_event::Column::ParticipantId.eq(found.id));
     if let (Some(cursor), false) = (&query.cursor, wants_csv) {
-        select = select.filter(audit_event::Column::Seq.gt(decode_seq(cursor)?));
+        select = select.filter(audit_event::Column::Seq.gt(decode_seq_cursor(cursor)?));
     }
     let mut rows = select.order_by_asc(audit_event::Column::Seq).limit(limit + 1).all(store.db()).await?;
     let next_cursor = if rows.len() as u64 > limit {
         rows.truncate(limit as usize);
-        rows.last().map(|last| encode_seq(last.seq))
+        rows.last().map(|last| encode_seq_cursor(last.seq))
     } else {
         None
     };

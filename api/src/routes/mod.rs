@@ -2,6 +2,7 @@
 //! handler, so the OpenAPI document and the router are one list.
 
 pub mod audit;
+pub mod changes;
 pub mod consents;
 pub mod health;
 pub mod participants;
@@ -23,6 +24,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(participants::read)
         .service(audit::access_log)
         .service(audit::events)
+        .service(changes::feed)
         .service(consents::record)
         .service(consents::list)
         .service(consents::withdraw)

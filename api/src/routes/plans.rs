@@ -363,7 +363,7 @@ fn contributor(errors: &mut ValidationErrors, field: &str, raw: &str) -> Option<
 #[serde(deny_unknown_fields)]
 pub struct NewPlan {
     pub participant_id: Uuid,
-    /// Defaults to `draft`.
+    /// `draft` (the default), `active` or `paused`.
     pub status: Option<PlanStatus>,
     /// The `sub` of the plan's coordinator; defaults to you when you are a coordinator.
     pub coordinator: Option<String>,
@@ -386,6 +386,9 @@ pub struct NewPlan {
 pub async fn create_plan(auth: Auth, store: web::Data<Store>, Body(body): Body<NewPlan>) -> Result<HttpResponse, ApiError> {
     let status = body.status.unwrap_or(PlanStatus::Draft);
     let mut errors = ValidationErrors::new();
+    if !status.is_open() {
+        errors.add("status", "a new plan starts as draft, active or paused");
+    }
     if let Some(coordinator) = &body.coordinator {
         validation::text(&mut errors, "coordinator", coordinator, 255, true);
     }
@@ -816,8 +819,9 @@ pub async fn add_resource(
 pub struct NewStep {
     #[schema(example = "Besöka en förskola och fråga om praktik")]
     pub description: String,
-    /// `participant` or the organisation that takes the step.
-    #[schema(example = "af-vasteras")]
+    /// `participant`, or an organisation that can see the plan (the registering
+    /// organisation or one named in an active consent); otherwise 422.
+    #[schema(example = "participant")]
     pub owner: String,
     pub due: Option<NaiveDate>,
 }

@@ -2,6 +2,7 @@
 //! with its own database, on SQLite and (when configured) PostgreSQL.
 
 mod auth;
+mod changes;
 mod concurrency;
 mod errors;
 mod isolation;

@@ -1,0 +1,106 @@
+//! The change feed: what changed in the association, in commit order,
+//! filtered by what the principal may see now.
+
+use crate::auth::Auth;
+use crate::entities::{change, participant};
+use crate::error::{ApiError, Problem};
+use crate::extract::{DEFAULT_LIMIT, MAX_LIMIT, decode_seq_cursor, encode_seq_cursor};
+use crate::store::{Store, scope};
+use actix_web::{get, web};
+use chrono::{DateTime, TimeZone, Utc};
+use sea_orm::sea_query::Query;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ChangesQuery {
+    /// The `next_cursor` of your last poll; omit to start from the beginning.
+    pub after: Option<String>,
+    /// Changes per page, 1–500 (default 50; larger values are capped).
+    #[param(minimum = 1, example = 50)]
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Change {
+    /// Position in the association's feed.
+    pub seq: i64,
+    /// `participant`, `plan`, `platform`, `solution_scenario`, `resource`, `step`, `scale_reading`, `meeting` or `consent`.
+    pub resource_type: String,
+    pub resource_id: Uuid,
+    pub participant_id: Uuid,
+    pub plan_id: Option<Uuid>,
+    /// The object's version after the change (its ETag is `"<version>"`).
+    pub version: i64,
+    /// `insert` or `update`.
+    pub operation: String,
+    pub changed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangePage {
+    pub items: Vec<Change>,
+    /// Poll again with `after=<next_cursor>`; it stays the same while nothing new has happened.
+    pub next_cursor: String,
+}
+
+/// Every create and update in the association that you may see now, in
+/// commit order. Poll with the `next_cursor` of the previous answer: you
+/// never miss a change and never get one twice. A participant whose consent
+/// is withdrawn drops out of the feed at once.
+#[utoipa::path(
+    tag = "changes",
+    params(ChangesQuery),
+    responses(
+        (status = 200, body = ChangePage),
+        (status = 400, description = "Bad cursor or limit", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/changes")]
+pub async fn feed(
+    auth: Auth,
+    store: web::Data<Store>,
+    query: web::Query<ChangesQuery>,
+) -> Result<web::Json<ChangePage>, ApiError> {
+    let limit = match query.limit {
+        None => DEFAULT_LIMIT,
+        Some(n) if n >= 1 => (n as u64).min(MAX_LIMIT),
+        Some(_) => return Err(ApiError::BadRequest("limit must be at least 1.".into())),
+    };
+    let after = query.after.as_deref().map(decode_seq_cursor).transpose()?.unwrap_or(0);
+    let Some(visible) = scope::participant_condition(&auth, scope::today()) else {
+        return Ok(web::Json(ChangePage { items: Vec::new(), next_cursor: encode_seq_cursor(after) }));
+    };
+    let visible_ids = Query::select().column(participant::Column::Id).from(participant::Entity).cond_where(visible).to_owned();
+    let rows = change::Entity::find()
+        .filter(change::Column::Assoc.eq(auth.assoc.as_str()))
+        .filter(change::Column::Seq.gt(after))
+        .filter(change::Column::ParticipantId.in_subquery(visible_ids))
+        .order_by_asc(change::Column::Seq)
+        .limit(limit)
+        .all(store.db())
+        .await?;
+    let next_cursor = encode_seq_cursor(rows.last().map_or(after, |last| last.seq));
+    let items = rows
+        .into_iter()
+        .map(|row| {
+            auth.audit.saw(row.participant_id);
+            Change {
+                seq: row.seq,
+                resource_type: row.resource_type,
+                resource_id: row.resource_id,
+                participant_id: row.participant_id,
+                plan_id: row.plan_id,
+                version: row.version,
+                operation: row.operation,
+                changed_at: Utc.timestamp_micros(row.changed_at_us).single().unwrap_or_default(),
+            }
+        })
+        .collect();
+    Ok(web::Json(ChangePage { items, next_cursor }))
+}
