@@ -73,6 +73,7 @@ struct Record {
     refused: Vec<Uuid>,
     created: Option<Uuid>,
     written: bool,
+    idempotency: Option<crate::idempotency::Key>,
 }
 
 /// What one request did, as the audit sees it. Cloning shares it.
@@ -118,6 +119,22 @@ impl AuditContext {
             if !r.refused.contains(&participant_id) {
                 r.refused.push(participant_id);
             }
+        });
+    }
+
+    /// The request carries an Idempotency-Key; its write marks it committed.
+    pub fn idempotency(&self, key: crate::idempotency::Key) {
+        self.with(|r| r.idempotency = Some(key));
+    }
+
+    /// The answer is a replay of an earlier request with the same key: the
+    /// route is not resolved, so the path stands in for it.
+    pub fn replayed(&self, principal: &Principal, path: &str, original: crate::idempotency::Original) {
+        self.with(|r| {
+            r.principal = Some(principal.clone());
+            r.route = Some(original.route.unwrap_or_else(|| path.to_owned()));
+            r.created = original.resource_id;
+            r.seen.extend(original.participant_id);
         });
     }
 
@@ -385,8 +402,19 @@ impl WriteTxn {
     }
 
     pub async fn commit(self) -> Result<(), ApiError> {
-        let status = if self.audit.with(|r| r.created.is_some()) { 201 } else { 200 };
+        let (created, key, original) = self.audit.with(|r| {
+            let original = crate::idempotency::Original {
+                route: r.route.clone(),
+                resource_id: r.created,
+                participant_id: r.seen.first().copied(),
+            };
+            (r.created, r.idempotency.clone(), original)
+        });
+        let status = if created.is_some() { 201 } else { 200 };
         append(&self.txn, self.audit.events(status, now_us())).await?;
+        if let Some(key) = key {
+            crate::idempotency::mark_committed(&self.txn, &key, original).await?;
+        }
         self.txn.commit().await?;
         self.audit.with(|r| r.written = true);
         Ok(())

@@ -169,18 +169,22 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     let verifier = req
         .app_data::<web::Data<Arc<TokenVerifier>>>()
         .ok_or_else(|| ApiError::Internal("token verifier not configured".into()))?;
+    verifier.verify(bearer(req)?)
+}
+
+/// The bearer token of a request.
+pub fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
     let value = req
         .headers()
         .get(header::AUTHORIZATION)
         .ok_or(ApiError::Unauthenticated("the Authorization header is missing"))?;
-    let token = value
+    value
         .to_str()
         .ok()
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or(ApiError::Unauthenticated("the Authorization header is not a bearer token"))?;
-    verifier.verify(token)
+        .ok_or(ApiError::Unauthenticated("the Authorization header is not a bearer token"))
 }
 
 /// What `samplan token` mints.

@@ -47,13 +47,45 @@ impl Modify for BearerScheme {
     }
 }
 
+/// Every POST accepts `Idempotency-Key` (the middleware handles it for all).
+struct IdempotencyKeys;
+
+impl Modify for IdempotencyKeys {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        for item in openapi.paths.paths.values_mut() {
+            if let Some(post) = item.post.as_mut() {
+                let parameter = ParameterBuilder::new()
+                    .name("Idempotency-Key")
+                    .parameter_in(ParameterIn::Header)
+                    .required(utoipa::openapi::Required::False)
+                    .description(Some(
+                        "Retry safely: a retry with the same key and body replays the first answer \
+                         (header Idempotent-Replayed: true); the same key with another body is 422; \
+                         a retry while the first is running is 409. Keys are per caller and kept 24 hours.",
+                    ))
+                    .schema(Some(
+                        utoipa::openapi::ObjectBuilder::new()
+                            .schema_type(utoipa::openapi::schema::Type::String)
+                            .min_length(Some(1))
+                            .max_length(Some(255)),
+                    ))
+                    .build();
+                post.parameters.get_or_insert_with(Vec::new).push(utoipa::openapi::RefOr::T(parameter));
+            }
+        }
+    }
+}
+
 /// The document `/openapi.json` serves and `openapi/openapi.json` holds.
 pub fn document() -> utoipa::openapi::OpenApi {
-    let (_, api) = actix_web::App::new()
+    let (_, mut api) = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(crate::routes::configure)
         .split_for_parts();
+    // The paths exist only now, after the routes were collected.
+    IdempotencyKeys.modify(&mut api);
     api
 }
 

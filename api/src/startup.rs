@@ -47,6 +47,16 @@ impl Application {
         let routes = web::Data::new(RouteTable::from_openapi(&openapi));
         let data_store = web::Data::new(store.clone());
         let audit_writer = web::Data::new(crate::audit::AuditWriter::start(store.clone()));
+        let purging = store.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(600));
+            loop {
+                every.tick().await;
+                if let Err(error) = crate::idempotency::purge(purging.db()).await {
+                    tracing::warn!(%error, "purging expired idempotency keys failed");
+                }
+            }
+        });
 
         let server = HttpServer::new(move || {
             let (app, _) = App::new()
@@ -63,6 +73,8 @@ impl Application {
                 .app_data(web::JsonConfig::default().limit(BODY_LIMIT).error_handler(|_, _| {
                     ApiError::BadRequest("The request body is not valid JSON.".into()).into()
                 }))
+                .wrap(from_fn(not_modified))
+                .wrap(from_fn(crate::idempotency::middleware))
                 .wrap(from_fn(crate::audit::middleware))
                 .wrap(from_fn(request_log))
                 .into_utoipa_app()
@@ -130,6 +142,30 @@ async fn request_log(
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| tracing::info!(%method, %route, status, duration_ms = format!("{duration_ms:.1}"), "request"));
     Ok(response)
+}
+
+/// `If-None-Match` on any GET whose answer has an ETag: 304 when it matches,
+/// so pollers re-read only what changed.
+async fn not_modified(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let wanted: Option<Vec<String>> = (req.method() == actix_web::http::Method::GET)
+        .then(|| req.headers().get(actix_web::http::header::IF_NONE_MATCH))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(',').map(|t| t.trim().trim_start_matches("W/").to_owned()).collect());
+    let response = next.call(req).await?.map_into_boxed_body();
+    let Some(wanted) = wanted else { return Ok(response) };
+    let current = response.headers().get(actix_web::http::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    match current {
+        Some(etag) if response.status() == actix_web::http::StatusCode::OK && wanted.iter().any(|w| *w == etag || w == "*") => {
+            let (request, _) = response.into_parts();
+            let not_modified = actix_web::HttpResponse::NotModified().insert_header((actix_web::http::header::ETAG, etag)).finish();
+            Ok(ServiceResponse::new(request, not_modified))
+        }
+        _ => Ok(response),
+    }
 }
 
 /// The paths of the API with their methods, to tell 405 from 404.

@@ -7,6 +7,7 @@ mod m20261125_000001_common_plan;
 mod m20261125_000002_consents;
 mod m20261125_000003_audit;
 mod m20261125_000004_changes;
+mod m20261125_000005_idempotency;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_consents::Migration),
             Box::new(m20261125_000003_audit::Migration),
             Box::new(m20261125_000004_changes::Migration),
+            Box::new(m20261125_000005_idempotency::Migration),
         ]
     }
 }

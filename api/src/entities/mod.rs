@@ -4,6 +4,7 @@ pub mod audit_event;
 pub mod audit_head;
 pub mod change;
 pub mod consent;
+pub mod idempotency_key;
 pub mod consent_organisation;
 pub mod meeting;
 pub mod participant;

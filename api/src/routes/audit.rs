@@ -193,7 +193,8 @@ pub async fn access_log(
     query: web::Query<PageQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let page = query.page()?;
+    let page_limit = limit(query.limit)?;
+    let after = query.cursor.as_deref().map(decode_seq_cursor).transpose()?;
     let found = participant::Entity::find_by_id(id.into_inner())
         .filter(participant::Column::Assoc.eq(auth.assoc.as_str()))
         .one(store.db())
@@ -220,12 +221,12 @@ pub async fn access_log(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/csv"));
-    let limit = if wants_csv { CSV_MAX } else { page.limit };
+    let limit = if wants_csv { CSV_MAX } else { page_limit };
     let mut select = audit_event::Entity::find()
         .filter(audit_event::Column::Assoc.eq(found.assoc.as_str()))
         .filter(audit_event::Column::ParticipantId.eq(found.id));
-    if let (Some(cursor), false) = (&query.cursor, wants_csv) {
-        select = select.filter(audit_event::Column::Seq.gt(decode_seq_cursor(cursor)?));
+    if let (Some(after), false) = (after, wants_csv) {
+        select = select.filter(audit_event::Column::Seq.gt(after));
     }
     let mut rows = select.order_by_asc(audit_event::Column::Seq).limit(limit + 1).all(store.db()).await?;
     let next_cursor = if rows.len() as u64 > limit {

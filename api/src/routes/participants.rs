@@ -108,8 +108,6 @@ pub async fn register(
 
     let now = Utc::now();
     let id = Uuid::now_v7();
-    auth.audit.created(id);
-    auth.audit.saw(id);
     let model = participant::ActiveModel {
         id: Set(id),
         personal_identity_number: Set(pin.into_inner()),
@@ -126,6 +124,9 @@ pub async fn register(
         }
         _ => error.into(),
     })?;
+    // Recorded once stored: a refused duplicate names no participant.
+    auth.audit.created(id);
+    auth.audit.saw(id);
     txn.commit().await?;
     let participant = Participant::from(inserted);
     Ok(created(format!("/v1/participants/{}", participant.id), &participant))

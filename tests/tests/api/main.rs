@@ -5,6 +5,7 @@ mod auth;
 mod changes;
 mod concurrency;
 mod errors;
+mod idempotency;
 mod isolation;
 mod openapi;
 mod participants;
