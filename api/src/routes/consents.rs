@@ -4,8 +4,8 @@
 use crate::auth::Auth;
 use crate::entities::{consent, consent_organisation};
 use crate::error::{ApiError, Problem};
-use crate::extract::{Body, PageQuery, encode_cursor};
-use crate::routes::created;
+use crate::extract::{Body, IfMatch, PageQuery, encode_cursor};
+use crate::routes::{created, with_etag};
 use crate::store::{Store, scope};
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -216,15 +216,47 @@ pub async fn list(
     Ok(web::Json(ConsentPage { items, next_cursor }))
 }
 
-/// Withdraw a consent. Access it gave ends at once; the consent is kept, with who withdrew it and when.
+/// Read one consent, with its ETag (needed to withdraw it).
 #[utoipa::path(
     tag = "consents",
     params(("id" = Uuid, Path, description = "Participant id"), ("cid" = Uuid, Path, description = "Consent id")),
     responses(
-        (status = 200, body = Consent),
+        (status = 200, body = Consent, headers(("ETag" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/participants/{id}/consents/{cid}")]
+pub async fn read(auth: Auth, store: web::Data<Store>, path: web::Path<(Uuid, Uuid)>) -> Result<HttpResponse, ApiError> {
+    let (participant_id, consent_id) = path.into_inner();
+    let today = scope::today();
+    let participant = scope::visible_participant(store.db(), &auth, participant_id, today).await?;
+    let row = consent::Entity::find_by_id(consent_id)
+        .filter(consent::Column::ParticipantId.eq(participant.model.id))
+        .one(store.db())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let named = organisations_of(store.db(), &[row.id]).await?.into_iter().map(|(_, org)| org).collect();
+    let view = view(row, named, today);
+    Ok(with_etag(view.version, &view))
+}
+
+/// Withdraw a consent. Access it gave ends at once; the consent is kept, with
+/// who withdrew it and when. Needs `If-Match` with the consent's ETag.
+#[utoipa::path(
+    tag = "consents",
+    params(
+        ("id" = Uuid, Path, description = "Participant id"),
+        ("cid" = Uuid, Path, description = "Consent id"),
+        ("If-Match" = String, Header, description = "The consent's ETag"),
+    ),
+    responses(
+        (status = 200, body = Consent, headers(("ETag" = String))),
         (status = 403, description = "Not the registering organisation", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already withdrawn", body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 428, body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -233,7 +265,8 @@ pub async fn withdraw(
     auth: Auth,
     store: web::Data<Store>,
     path: web::Path<(Uuid, Uuid)>,
-) -> Result<web::Json<Consent>, ApiError> {
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
     let (participant_id, consent_id) = path.into_inner();
     let txn = store.begin_write(&auth).await?;
     let today = scope::today();
@@ -244,20 +277,25 @@ pub async fn withdraw(
         .await?
         .ok_or(ApiError::NotFound)?;
     manages(&auth, &participant)?;
+    if current.withdrawn_at.is_some() {
+        return Err(ApiError::Conflict("The consent is already withdrawn"));
+    }
+    if_match.check(current.version)?;
     let result = consent::Entity::update_many()
         .col_expr(consent::Column::WithdrawnAt, Expr::value(Utc::now()))
         .col_expr(consent::Column::WithdrawnBy, Expr::value(auth.sub.clone()))
         .col_expr(consent::Column::WithdrawnOrg, Expr::value(auth.org.to_string()))
         .col_expr(consent::Column::Version, Expr::value(current.version + 1))
         .filter(consent::Column::Id.eq(current.id))
-        .filter(consent::Column::WithdrawnAt.is_null())
+        .filter(consent::Column::Version.eq(current.version))
         .exec(&*txn)
         .await?;
     if result.rows_affected == 0 {
-        return Err(ApiError::Conflict("The consent is already withdrawn"));
+        return Err(ApiError::PreconditionFailed { current_etag: crate::extract::etag(current.version + 1) });
     }
     let row = consent::Entity::find_by_id(current.id).one(&*txn).await?.ok_or(ApiError::NotFound)?;
     let named = organisations_of(&*txn, &[row.id]).await?.into_iter().map(|(_, org)| org).collect();
     txn.commit().await?;
-    Ok(web::Json(view(row, named, today)))
+    let view = view(row, named, today);
+    Ok(with_etag(view.version, &view))
 }

@@ -27,6 +27,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(changes::feed)
         .service(consents::record)
         .service(consents::list)
+        .service(consents::read)
         .service(consents::withdraw)
         .service(plans::create_plan)
         .service(plans::read_plan)

@@ -264,6 +264,7 @@ impl Row {
                 | Row::PatchOwnerStep
                 | Row::PatchConsentedOrgStep
                 | Row::PatchOwnStep
+                | Row::WithdrawConsent
         )
     }
 }
@@ -401,7 +402,12 @@ async fn build_fixture(
     let region_step = created_id(app.post(&steps, &region_case_worker().token(), &step).await, "region's step").await;
     ids.extend([owner_step.clone(), af_step.clone(), region_step.clone()]);
 
-    let response = app.post(&format!("{consents_path}/{region_consent}/withdraw"), &owner, &json!({})).await;
+    let response = app
+        .request(Method::POST, &format!("{consents_path}/{region_consent}/withdraw"), &owner)
+        .header("If-Match", "\"1\"")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200, "fixture: withdraw region-vastmanland's consent");
     consents.push(ConsentFact {
         organisations: vec!["region-vastmanland".into()],
@@ -650,6 +656,7 @@ async fn owner_etag(app: &TestApp, row: Row, t: &Target) -> String {
         Row::PatchPlan => format!("/v1/plans/{}", t.plan),
         Row::PutPlatform => format!("/v1/plans/{}/platform", t.plan),
         Row::PutScenario => format!("/v1/plans/{}/solution-scenario", t.plan),
+        Row::WithdrawConsent => format!("/v1/participants/{}/consents/{}", t.participant, t.consent),
         _ => format!("/v1/plans/{}/steps/{}", t.plan, t.step),
     };
     let got = send(app, &owner().token(), Method::GET, &path, None, None).await;

@@ -88,6 +88,7 @@ async fn feed_follows_consent(app: TestApp) {
 
     let withdrawn = app
         .request(reqwest::Method::POST, &format!("/v1/participants/{participant}/consents/{}/withdraw", consent["id"].as_str().unwrap()), &owner)
+        .header("If-Match", "\"1\"")
         .send()
         .await
         .unwrap();

@@ -64,7 +64,11 @@ async fn consent(app: &TestApp, participant: &str, organisations: &[&str], from:
 }
 
 async fn withdraw(app: &TestApp, participant: &str, consent: &str, token: &str) -> Response {
-    app.request(Method::POST, &format!("/v1/participants/{participant}/consents/{consent}/withdraw"), token)
+    let path = format!("/v1/participants/{participant}/consents/{consent}");
+    let current = app.get(&path, &kommun()).await;
+    let tag = current.headers().get("etag").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_else(|| "\"1\"".into());
+    app.request(Method::POST, &format!("{path}/withdraw"), token)
+        .header("If-Match", tag)
         .send()
         .await
         .unwrap()
