@@ -44,6 +44,7 @@ impl Application {
         let port = listener.local_addr().map_err(|source| StartError::Bind { bind: config.bind.clone(), source })?.port();
         let verifier = web::Data::new(Arc::new(TokenVerifier::new(&config.jwt)?));
         let openapi = crate::openapi::document();
+        crate::metrics::handle();
         let routes = web::Data::new(RouteTable::from_openapi(&openapi));
         let data_store = web::Data::new(store.clone());
         let audit_writer = web::Data::new(crate::audit::AuditWriter::start(store.clone()));
@@ -80,7 +81,8 @@ impl Application {
                 .into_utoipa_app()
                 .configure(crate::routes::configure)
                 .split_for_parts();
-            app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
+            app.service(crate::metrics::scrape)
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
                 .default_service(web::to(fallback))
         })
         .listen(listener)
@@ -139,7 +141,9 @@ async fn request_log(
         REQUEST_ID.clone(),
         HeaderValue::from_str(&request_id.to_string()).expect("a UUID is a valid header value"),
     );
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed().as_secs_f64();
+    crate::metrics::record_request(method.as_str(), &route, status, elapsed);
+    let duration_ms = elapsed * 1000.0;
     span.in_scope(|| tracing::info!(%method, %route, status, duration_ms = format!("{duration_ms:.1}"), "request"));
     Ok(response)
 }

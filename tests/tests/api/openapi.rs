@@ -62,7 +62,22 @@ async fn every_response_carries_a_request_id(app: TestApp) {
     assert_eq!(response.headers().get("x-request-id").unwrap().to_str().unwrap(), mine);
 }
 
+async fn metrics_count_requests_by_route_template(app: TestApp) {
+    let plan = app.plan(&kommun()).await;
+    assert_eq!(app.get(&format!("/v1/plans/{plan}"), &kommun()).await.status(), 200);
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = response.text().await.unwrap();
+    let series = r#"samplan_http_requests_total{method="GET",route="/v1/plans/{id}",status="200"}"#;
+    assert!(text.contains(series), "{text}");
+    assert!(text.contains(r#"samplan_http_request_duration_seconds_bucket{method="GET",route="/v1/plans/{id}",status="200",le="0.025"}"#), "{text}");
+    assert!(text.contains("samplan_store_pool_connections"), "{text}");
+    assert!(!text.contains(&plan), "ids never become labels");
+}
+
 store_tests!(
+    metrics_count_requests_by_route_template,
     served_document_is_the_committed_one,
     explorer_works_offline,
     health_probes,

@@ -1,0 +1,52 @@
+//! Prometheus metrics: request counts and latency histograms by route
+//! template and status, and the store's pool, at `/metrics`.
+
+use crate::store::Store;
+use actix_web::{HttpResponse, get, web};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use sea_orm::DbBackend;
+use std::sync::OnceLock;
+
+const LATENCY_BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+
+/// The process's one recorder (every app in the process shares it).
+pub fn handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets(&LATENCY_BUCKETS)
+            .expect("the buckets are not empty")
+            .build_recorder();
+        let handle = recorder.handle();
+        // Fails only if another recorder was installed first; ours is then unused.
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+}
+
+pub fn record_request(method: &str, route: &str, status: u16, seconds: f64) {
+    let labels = [("method", method.to_owned()), ("route", route.to_owned()), ("status", status.to_string())];
+    metrics::counter!("samplan_http_requests_total", &labels).increment(1);
+    metrics::histogram!("samplan_http_request_duration_seconds", &labels).record(seconds);
+}
+
+/// Metrics in the Prometheus text format, for a scraper on the internal
+/// network (like the health probes, it needs no token and carries no
+/// personal data).
+#[get("/metrics")]
+pub async fn scrape(store: web::Data<Store>) -> HttpResponse {
+    let (size, idle) = match store.backend() {
+        DbBackend::Sqlite => {
+            let pool = store.db().get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => {
+            let pool = store.db().get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+    };
+    metrics::gauge!("samplan_store_pool_connections").set(f64::from(size));
+    metrics::gauge!("samplan_store_pool_idle_connections").set(idle as f64);
+    metrics::gauge!("samplan_store_pool_in_use_connections").set(f64::from(size) - idle as f64);
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(handle().render())
+}
