@@ -153,6 +153,22 @@ pub fn may_manage_consents(principal: &Principal, participant: ParticipantFacts<
     Decision::from_bool(*participant.registered_by == principal.org)
 }
 
+/// Projects and their timelines carry no personal data: everyone in the
+/// association reads them; project leads and coordinators write them.
+pub fn may_write_projects(principal: &Principal) -> Decision {
+    Decision::from_bool(matches!(principal.role, Role::ProjectLead | Role::Coordinator))
+}
+
+/// Aggregate reports (rule 5) are read by project leads, coordinators and auditors.
+pub fn may_read_reports(principal: &Principal) -> Decision {
+    Decision::from_bool(matches!(principal.role, Role::ProjectLead | Role::Coordinator | Role::Auditor))
+}
+
+/// Cost parameters are settings: admins write them.
+pub fn may_write_settings(principal: &Principal) -> Decision {
+    Decision::from_bool(principal.role == Role::Admin)
+}
+
 /// Rule 6: auditors read the association's audit log; no one else does.
 pub fn may_read_audit_log(principal: &Principal) -> Decision {
     Decision::from_bool(principal.role == Role::Auditor)

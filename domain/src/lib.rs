@@ -6,6 +6,7 @@ pub mod ids;
 pub mod personnummer;
 pub mod plan;
 pub mod principal;
+pub mod report;
 pub mod validation;
 
 pub use ids::{AssocId, OrgId};

@@ -8,6 +8,7 @@ mod m20261125_000002_consents;
 mod m20261125_000003_audit;
 mod m20261125_000004_changes;
 mod m20261125_000005_idempotency;
+mod m20261125_000006_projects;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_audit::Migration),
             Box::new(m20261125_000004_changes::Migration),
             Box::new(m20261125_000005_idempotency::Migration),
+            Box::new(m20261125_000006_projects::Migration),
         ]
     }
 }

@@ -4,9 +4,12 @@
 pub mod audit;
 pub mod changes;
 pub mod consents;
+pub mod enrolments;
 pub mod health;
 pub mod participants;
 pub mod plans;
+pub mod projects;
+pub mod reports;
 
 use crate::extract::etag;
 use actix_web::HttpResponse;
@@ -42,7 +45,23 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(plans::patch_step)
         .service(plans::add_scale_reading)
         .service(plans::add_meeting)
-        .service(plans::progress);
+        .service(plans::progress)
+        .service(enrolments::enrol)
+        .service(enrolments::list)
+        .service(enrolments::read)
+        .service(enrolments::exit)
+        .service(projects::create_project)
+        .service(projects::list_projects)
+        .service(projects::read_project)
+        .service(projects::patch_project)
+        .service(projects::add_milestone)
+        .service(projects::read_milestone)
+        .service(projects::patch_milestone)
+        .service(projects::timeline)
+        .service(reports::project_report)
+        .service(reports::payoff)
+        .service(reports::cost_parameters)
+        .service(reports::set_cost_parameters);
 }
 
 /// 201 with `Location` and the created object.
