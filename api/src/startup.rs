@@ -89,6 +89,9 @@ impl Application {
         .map_err(|source| StartError::Bind { bind: config.bind.clone(), source })?
         .client_request_timeout(Duration::from_secs(10))
         .shutdown_timeout(30)
+        // Our own signal handling (see `run_until_stopped`): actix's drops
+        // connections already accepted but not yet picked up by a worker.
+        .disable_signals()
         .run();
         Ok(Application { port, server, store })
     }
@@ -101,9 +104,23 @@ impl Application {
         &self.store
     }
 
-    /// Serves until SIGINT/SIGTERM; in-flight requests finish first.
+    /// Serves until SIGINT/SIGTERM. Then it stops accepting, lets queued and
+    /// in-flight requests finish (up to 30 s), and closes the store.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let handle = self.server.handle();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down: finishing requests in flight");
+            handle.pause().await;
+            // Connections accepted just before the pause still reach a worker.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            handle.stop(true).await;
+        });
+        let served = self.server.await;
+        if let Err(error) = self.store.db().clone().close().await {
+            tracing::warn!(%error, "closing the store failed");
+        }
+        served
     }
 }
 
@@ -113,6 +130,26 @@ pub struct RequestId(pub Uuid);
 
 pub fn request_id_of(req: &ServiceRequest) -> String {
     req.extensions().get::<RequestId>().map(|id| id.0.to_string()).unwrap_or_default()
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => std::future::pending::<()>().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -1,0 +1,169 @@
+//! Lost-update race: two clients of the same organisation (a case worker and
+//! its agency system) each make 200 read-then-update attempts on the SAME
+//! object with `If-Match`. Every attempt either wins (200, a new version) or
+//! loses the race (412); none fails. Nothing is lost: the number of accepted
+//! updates equals the number of version increments, every accepted update has
+//! a version of its own, and the stored object is the last accepted change.
+
+use reqwest::{Method, StatusCode};
+use samplan_tests::*;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::Barrier;
+
+const ATTEMPTS: usize = 200;
+
+/// What one client saw: each accepted update's version and the change it
+/// sent, and how many attempts lost the race.
+#[derive(Debug, Default)]
+struct Tally {
+    accepted: Vec<(i64, String)>,
+    lost: usize,
+}
+
+/// Reads `path` as `token` and returns its ETag and body.
+async fn read(client: &reqwest::Client, app: &TestApp, path: &str, token: &str) -> (String, Value) {
+    let response = client.get(app.url(path)).bearer_auth(token).send().await.unwrap();
+    let status = response.status();
+    let etag_header = response.headers().get("etag").map(|v| v.to_str().unwrap().to_owned());
+    let text = response.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "GET {path}: {text}");
+    let etag = etag_header.unwrap_or_else(|| panic!("GET {path} has no ETag"));
+    (etag, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}")))
+}
+
+/// One client: `ATTEMPTS` times, GET the object for its ETag, then send
+/// `change(label)` with `If-Match`. Each client has its own connection pool.
+async fn client(
+    app: Arc<TestApp>,
+    start: Arc<Barrier>,
+    name: &'static str,
+    token: String,
+    method: Method,
+    path: String,
+    change: fn(&str) -> Value,
+) -> Tally {
+    let http = reqwest::Client::new();
+    let mut tally = Tally::default();
+    start.wait().await;
+    for n in 0..ATTEMPTS {
+        let (etag, _) = read(&http, &app, &path, &token).await;
+        let label = format!("{name}-{n}");
+        let response = http
+            .request(method.clone(), app.url(&path))
+            .bearer_auth(&token)
+            .header("If-Match", &etag)
+            .json(&change(&label))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let header = response.headers().get("etag").map(|v| v.to_str().unwrap().to_owned());
+        match status {
+            200 => {
+                let view = body(response).await;
+                let version = view["version"].as_i64().unwrap_or_else(|| panic!("no version: {view}"));
+                assert_eq!(header, Some(format!("\"{version}\"")), "{name} attempt {n}: ETag of a 200");
+                tally.accepted.push((version, label));
+            }
+            412 => {
+                let problem = problem(response, 412).await;
+                assert_eq!(header.as_deref(), problem["current_etag"].as_str(), "{name} attempt {n}: {problem}");
+                assert_ne!(problem["current_etag"].as_str(), Some(etag.as_str()), "412 names a newer ETag");
+                tally.lost += 1;
+            }
+            _ => panic!("{name} attempt {n}: {method} {path} answered {status}: {}", response.text().await.unwrap()),
+        }
+    }
+    tally
+}
+
+/// Races the two clients on `path` and checks that nothing was lost;
+/// `label_of` reads the field `change` wrote back out of the stored object.
+async fn race_on(
+    app: TestApp,
+    method: Method,
+    path: String,
+    change: fn(&str) -> Value,
+    label_of: fn(&Value) -> &Value,
+) {
+    let app = Arc::new(app);
+    let (initial_etag, initial) = read(&app.client, &app, &path, &kommun()).await;
+    assert_eq!((initial_etag.as_str(), &initial["version"]), ("\"1\"", &json!(1)), "{path} starts at version 1");
+
+    let start = Arc::new(Barrier::new(2));
+    let integration = token("vasteras-kommun", "municipality", "integration");
+    let a = tokio::spawn(client(app.clone(), start.clone(), "a", kommun(), method.clone(), path.clone(), change));
+    let b = tokio::spawn(client(app.clone(), start, "b", integration, method.clone(), path.clone(), change));
+    let (a, b) = (a.await.expect("client a"), b.await.expect("client b"));
+    println!(
+        "{:?} {method} {path}: a accepted {} lost {}, b accepted {} lost {}",
+        app.backend,
+        a.accepted.len(),
+        a.lost,
+        b.accepted.len(),
+        b.lost
+    );
+    assert_eq!(a.accepted.len() + a.lost, ATTEMPTS);
+    assert_eq!(b.accepted.len() + b.lost, ATTEMPTS);
+
+    // Every accepted update got a version of its own.
+    let mut by_version = BTreeMap::new();
+    for (version, label) in a.accepted.iter().chain(&b.accepted) {
+        if let Some(other) = by_version.insert(*version, label.clone()) {
+            panic!("version {version} was answered to both {other} and {label}");
+        }
+    }
+
+    let (final_etag, stored) = read(&app.client, &app, &path, &kommun()).await;
+    let final_version = stored["version"].as_i64().expect("version");
+    assert_eq!(final_etag, format!("\"{final_version}\""));
+    let accepted = a.accepted.len() + b.accepted.len();
+    assert_eq!(
+        accepted as i64,
+        final_version - 1,
+        "accepted updates (a {} + b {}) must equal the version increments (1 → {final_version})",
+        a.accepted.len(),
+        b.accepted.len()
+    );
+    // Unique versions, as many as increments, none beyond the final one:
+    // the accepted updates are exactly versions 2..=final.
+    let versions: Vec<i64> = by_version.keys().copied().collect();
+    assert_eq!(versions, (2..=final_version).collect::<Vec<_>>(), "accepted versions are exactly 2..={final_version}");
+
+    // The stored object is the last accepted change.
+    let (_, last) = by_version.last_key_value().expect("at least one update was accepted");
+    assert_eq!(label_of(&stored), &json!(last), "the stored object is the last accepted change: {stored}");
+}
+
+async fn two_clients_race_on_one_step(app: TestApp) {
+    let plan = app.plan(&kommun()).await;
+    let response = app
+        .post(&format!("/v1/plans/{plan}/steps"), &kommun(), &json!({"description": "start", "owner": "participant"}))
+        .await;
+    assert_eq!(response.status(), 201);
+    let step = body(response).await["id"].as_str().unwrap().to_owned();
+    race_on(
+        app,
+        Method::PATCH,
+        format!("/v1/plans/{plan}/steps/{step}"),
+        |label| json!({"description": label}),
+        |stored| &stored["description"],
+    )
+    .await;
+}
+
+async fn two_clients_race_on_the_platform(app: TestApp) {
+    let plan = app.plan(&kommun()).await;
+    race_on(
+        app,
+        Method::PUT,
+        format!("/v1/plans/{plan}/platform"),
+        |label| json!({"purpose": label, "frames": {}, "how_the_participant_notices_it_helps": ""}),
+        |stored| &stored["purpose"],
+    )
+    .await;
+}
+
+store_tests!(two_clients_race_on_one_step, two_clients_race_on_the_platform);
