@@ -11,7 +11,7 @@ use crate::store::Store;
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use samplan_domain::access::{self, Decision};
-use samplan_domain::report::{Cell, Count, MilestoneStatus};
+use samplan_domain::report::{self, Cell, Count, MilestoneStatus};
 use samplan_domain::validation::{self, ValidationErrors};
 use samplan_domain::{OrgId, Principal};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -602,19 +602,34 @@ pub async fn timeline(auth: Auth, store: web::Data<Store>, id: web::Path<Uuid>) 
         .all(store.db())
         .await?;
     let enrolments = crate::routes::reports::counted_enrolments(store.db(), project.id).await?;
-    let mut months = Vec::new();
+    use crate::routes::reports::people;
+    let mut keys = Vec::new();
     let (mut year, mut month) = month_key(project.period_from);
     let last = month_key(project.period_until);
-    while (year, month) <= last && months.len() < 240 {
-        let enrolled = enrolments.iter().filter(|e| month_key(e.enrolled_on) == (year, month)).count() as u64;
-        let exited = enrolments.iter().filter(|e| e.left_on.map(month_key) == Some((year, month))).count() as u64;
-        months.push(Month {
-            month: format!("{year:04}-{month:02}"),
-            enrolled: Count::new(enrolled).cell(),
-            exited: Count::new(exited).cell(),
-        });
+    while (year, month) <= last && keys.len() < 240 {
+        keys.push((year, month));
         (year, month) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
     }
+    let in_range = |date: NaiveDate| keys.first().is_some_and(|f| month_key(date) >= *f) && keys.last().is_some_and(|l| month_key(date) <= *l);
+    let mut enrolled: Vec<Count> =
+        keys.iter().map(|k| Count::new(people(enrolments.iter().filter(|e| month_key(e.enrolled_on) == *k)))).collect();
+    let mut exited: Vec<Count> =
+        keys.iter().map(|k| Count::new(people(enrolments.iter().filter(|e| e.left_on.map(month_key) == Some(*k))))).collect();
+    // The months add up to the period's totals in the project report:
+    // protect them together so no hidden month can be derived from it.
+    let mut enrolled_total = Count::new(people(enrolments.iter().filter(|e| in_range(e.enrolled_on))));
+    let mut exited_total = Count::new(people(enrolments.iter().filter(|e| e.left_on.is_some_and(in_range))));
+    report::protect(&mut enrolled.iter_mut().collect::<Vec<_>>(), &mut enrolled_total);
+    report::protect(&mut exited.iter_mut().collect::<Vec<_>>(), &mut exited_total);
+    let months = keys
+        .iter()
+        .zip(enrolled.iter().zip(exited.iter()))
+        .map(|((year, month), (enrolled, exited))| Month {
+            month: format!("{year:04}-{month:02}"),
+            enrolled: enrolled.cell(),
+            exited: exited.cell(),
+        })
+        .collect();
     Ok(web::Json(Timeline {
         project: project_view(project)?,
         milestones: milestones.into_iter().map(milestone_view).collect::<Result<_, _>>()?,

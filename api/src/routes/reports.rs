@@ -30,14 +30,15 @@ pub const DEFAULT_ANNUAL_COST_SEK: i64 = 500_000;
 /// A project's enrolments that count: the enrolling organisation still sees
 /// the participant today.
 pub async fn counted_enrolments<C: ConnectionTrait>(db: &C, project: Uuid) -> Result<Vec<enrolment::Model>, ApiError> {
-    let today = scope::today();
-    let still_visible = Expr::cust_with_values(
+    // The date is ours (a formatted NaiveDate), so it is inlined: bound
+    // placeholders in a custom expression are not portable between stores.
+    let today = scope::today().format("%Y-%m-%d");
+    let still_visible = Expr::cust(format!(
         "EXISTS (SELECT 1 FROM participants p WHERE p.id = enrolments.participant_id AND (p.org = enrolments.org \
          OR EXISTS (SELECT 1 FROM consent_organisations co JOIN consents c ON c.id = co.consent_id \
          WHERE co.participant_id = p.id AND co.org = enrolments.org AND c.withdrawn_at IS NULL \
-         AND c.valid_from <= ? AND c.valid_until >= ?)))",
-        [today, today],
-    );
+         AND c.valid_from <= '{today}' AND c.valid_until >= '{today}')))"
+    ));
     Ok(enrolment::Entity::find()
         .filter(enrolment::Column::ProjectId.eq(project))
         .filter(still_visible)
@@ -124,34 +125,43 @@ fn support(stored: &str) -> Option<SupportSource> {
     SupportSource::parse(stored)
 }
 
+/// How many people (not enrolments: one person may be enrolled twice).
+pub fn people<'a>(enrolments: impl IntoIterator<Item = &'a enrolment::Model>) -> u64 {
+    enrolments.into_iter().map(|e| e.participant_id).collect::<std::collections::HashSet<_>>().len() as u64
+}
+
 fn figures(enrolments: &[enrolment::Model], from: NaiveDate, to: NaiveDate) -> Figures {
     let in_period: Vec<&enrolment::Model> =
         enrolments.iter().filter(|e| e.enrolled_on <= to && e.left_on.is_none_or(|left| left >= from)).collect();
-    let exited: Vec<&&enrolment::Model> = in_period.iter().filter(|e| e.left_on.is_some_and(|l| l <= to)).collect();
-    let mut enrolled = Count::new(in_period.len() as u64);
-    let mut active = Count::new((in_period.len() - exited.len()) as u64);
-    let mut exited_total = Count::new(exited.len() as u64);
+    let (exited, still): (Vec<&enrolment::Model>, Vec<&enrolment::Model>) =
+        in_period.iter().partition(|e| e.left_on.is_some_and(|l| l <= to));
+    let mut enrolled = Count::new(people(in_period.iter().copied()));
+    let mut active = Count::new(people(still.iter().copied()));
+    let mut exited_total = Count::new(people(exited.iter().copied()));
     let mut reasons: Vec<(ExitReason, Count)> = ExitReason::ALL
         .into_iter()
-        .map(|r| (r, Count::new(exited.iter().filter(|e| e.exit_reason.as_deref() == Some(r.as_str())).count() as u64)))
+        .map(|r| (r, Count::new(people(exited.iter().copied().filter(|e| e.exit_reason.as_deref() == Some(r.as_str()))))))
         .collect();
     let mut matrix: Vec<(SupportSource, SupportSource, Count)> = Vec::new();
     for start in SupportSource::ALL {
         for end in SupportSource::ALL {
-            let n = exited
-                .iter()
-                .filter(|e| support(&e.support_at_start) == Some(start))
-                .filter(|e| e.support_at_exit.as_deref().and_then(support) == Some(end))
-                .count() as u64;
+            let n = people(
+                exited
+                    .iter()
+                    .copied()
+                    .filter(|e| support(&e.support_at_start) == Some(start))
+                    .filter(|e| e.support_at_exit.as_deref().and_then(support) == Some(end)),
+            );
             matrix.push((start, end, Count::new(n)));
         }
     }
-    let moved_n: u64 = exited
-        .iter()
-        .filter(|e| support(&e.support_at_start).is_some_and(report::is_public_support))
-        .filter(|e| e.support_at_exit.as_deref().and_then(support).is_some_and(report::is_self_support))
-        .count() as u64;
-    let mut moved = Count::new(moved_n);
+    let mut moved = Count::new(people(
+        exited
+            .iter()
+            .copied()
+            .filter(|e| support(&e.support_at_start).is_some_and(report::is_public_support))
+            .filter(|e| e.support_at_exit.as_deref().and_then(support).is_some_and(report::is_self_support)),
+    ));
 
     report::protect(&mut [&mut active, &mut exited_total], &mut enrolled);
     let mut exits_for_reasons = exited_total;
@@ -203,11 +213,22 @@ async fn scale_movement<C: ConnectionTrait>(
     if participants.suppressed() {
         return Ok(ScaleMovement { participants: participants.cell(), median_change: None, share_improved: None, suppressed: true });
     }
-    let improved = changes.iter().filter(|c| **c > 0).count() as f64 / changes.len() as f64;
+    // A share is two counts in disguise (improved, not improved): shown only
+    // when neither describes 1–4 people.
+    let improved = changes.iter().filter(|c| **c > 0).count() as u64;
+    let (mut up, mut rest, mut all) =
+        (Count::new(improved), Count::new(changes.len() as u64 - improved), Count::new(changes.len() as u64));
+    for count in [&mut up, &mut rest] {
+        if count.cell().value == Some(0) {
+            *count = Count::new(report::MIN_CELL);
+        }
+    }
+    report::protect(&mut [&mut up, &mut rest], &mut all);
+    let share = (!up.suppressed()).then(|| ((improved as f64 / changes.len() as f64) * 1000.0).round() / 1000.0);
     Ok(ScaleMovement {
         participants: participants.cell(),
         median_change: report::median(&mut changes),
-        share_improved: Some((improved * 1000.0).round() / 1000.0),
+        share_improved: share,
         suppressed: false,
     })
 }
@@ -491,7 +512,7 @@ pub async fn set_cost_parameters(
         .order_by_desc(cost_parameter::Column::Version)
         .one(&*txn)
         .await?;
-    let row = cost_parameter::ActiveModel {
+    let inserted = cost_parameter::ActiveModel {
         assoc: Set(auth.assoc.to_string()),
         version: Set(latest.map_or(1, |l| l.version + 1)),
         effective_from: Set(body.effective_from),
@@ -500,7 +521,13 @@ pub async fn set_cost_parameters(
         created_at: Set(Utc::now()),
     }
     .insert(&*txn)
-    .await?;
+    .await;
+    let row = inserted.map_err(|error| match error.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            ApiError::Conflict("Another change of the cost parameters was saved at the same moment; read them and retry")
+        }
+        _ => error.into(),
+    })?;
     txn.commit().await?;
     Ok(web::Json(cost_view(row)))
 }
