@@ -59,27 +59,32 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
 
 /// Deserializes JSON, reporting the path of the field that failed. serde's
 /// own messages quote the offending value ("invalid type: string \"…\""), so
-/// they are rewritten to say only what was expected.
+/// they are rewritten to say only what was expected. Numbers count as JSON
+/// Schema counts them: `4.0` is the integer `4`.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        // A body that is not JSON at all is a 400 even when the part read so
-        // far already failed as data (`{} x`).
-        let well_formed = serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
-        match inner.classify() {
-            serde_json::error::Category::Data if well_formed => {
-                let (field, message) = describe_data_error(&path, &inner.to_string());
-                ApiError::Validation(ValidationErrors::single(field, message))
-            }
-            _ => ApiError::BadRequest("The request body is not well-formed JSON.".into()),
-        }
-    })?;
-    deserializer
-        .end()
+    let mut value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|_| ApiError::BadRequest("The request body is not well-formed JSON.".into()))?;
-    Ok(value)
+    integral_numbers_as_integers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let (field, message) = describe_data_error(&path, &error.into_inner().to_string());
+        ApiError::Validation(ValidationErrors::single(field, message))
+    })
+}
+
+fn integral_numbers_as_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(number) if number.is_f64() => {
+            let float = number.as_f64().unwrap_or(f64::NAN);
+            // Within ±2^53 every float is exact, so the integer is the same number.
+            if float.fract() == 0.0 && float.abs() <= 9_007_199_254_740_992.0 {
+                *number = serde_json::Number::from(float as i64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(integral_numbers_as_integers),
+        _ => {}
+    }
 }
 
 fn describe_data_error(path: &str, raw: &str) -> (String, String) {
@@ -186,6 +191,8 @@ pub struct PageQuery {
     #[param(minimum = 1, example = 50)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page; omit for the first page.
+    // 16 bytes in unpadded base64url.
+    #[param(pattern = "^[A-Za-z0-9_-]{21}[AQgw]$")]
     pub cursor: Option<String>,
 }
 

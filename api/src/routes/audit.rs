@@ -74,6 +74,7 @@ pub struct AccessLog {
 pub struct AuditQuery {
     pub participant: Option<Uuid>,
     /// Organisation slug.
+    #[param(pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$", example = "vasteras-kommun")]
     pub organisation: Option<String>,
     pub outcome: Option<Outcome>,
     /// From this time (inclusive), RFC 3339.
@@ -82,6 +83,23 @@ pub struct AuditQuery {
     pub to: Option<DateTime<Utc>>,
     #[param(minimum = 1, example = 50)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page; omit for the first page.
+    // 8 bytes (a non-negative sequence number) in unpadded base64url.
+    #[param(pattern = "^[A-Za-f][A-Za-z0-9_-]{9}[AEIMQUYcgkosw048]$")]
+    pub cursor: Option<String>,
+}
+
+/// `limit` and `cursor` of the access log.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AccessLogQuery {
+    /// Items per page, 1–500 (default 50; larger values are capped at 500). Ignored for CSV.
+    #[param(minimum = 1, example = 50)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page; omit for the first page. Ignored for CSV.
+    // 8 bytes (a non-negative sequence number) in unpadded base64url.
+    #[param(pattern = "^[A-Za-f][A-Za-z0-9_-]{9}[AEIMQUYcgkosw048]$")]
     pub cursor: Option<String>,
 }
 
@@ -176,10 +194,12 @@ pub async fn events(
 /// as CSV, to hand to the participant.
 #[utoipa::path(
     tag = "audit",
-    params(("id" = Uuid, Path, description = "Participant id"), PageQuery),
+    params(("id" = Uuid, Path, description = "Participant id"), AccessLogQuery),
     responses(
-        (status = 200, body = AccessLog, content_type = "application/json"),
-        (status = 200, description = "The whole log as CSV", body = String, content_type = "text/csv"),
+        (status = 200, description = "A page of the log as JSON, or the whole log as CSV (`Accept: text/csv`)", content(
+            (AccessLog = "application/json"),
+            (String = "text/csv"),
+        )),
         (status = 403, description = "Sees the participant but may not read the log", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ),
@@ -190,7 +210,7 @@ pub async fn access_log(
     auth: Auth,
     store: web::Data<Store>,
     id: web::Path<Uuid>,
-    query: web::Query<PageQuery>,
+    query: web::Query<AccessLogQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let page_limit = limit(query.limit)?;

@@ -19,6 +19,8 @@ use uuid::Uuid;
 #[into_params(parameter_in = Query)]
 pub struct ChangesQuery {
     /// The `next_cursor` of your last poll; omit to start from the beginning.
+    // 8 bytes (a non-negative sequence number) in unpadded base64url.
+    #[param(pattern = "^[A-Za-f][A-Za-z0-9_-]{9}[AEIMQUYcgkosw048]$")]
     pub after: Option<String>,
     /// Changes per page, 1–500 (default 50; larger values are capped).
     #[param(minimum = 1, example = 50)]

@@ -25,9 +25,9 @@ const ORGANISATIONS_MAX: usize = 50;
 #[serde(deny_unknown_fields)]
 pub struct NewConsent {
     /// The organisations that may share information about the participant.
-    #[schema(example = json!(["vasteras-kommun", "af-vasteras"]), min_items = 1)]
+    #[schema(example = json!(["vasteras-kommun", "af-vasteras"]), min_items = 1, max_items = 50, pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")]
     pub organisations: Vec<String>,
-    #[schema(example = "samordnad rehabilitering")]
+    #[schema(example = "samordnad rehabilitering", max_length = 1000, pattern = "[^\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]")]
     pub purpose: String,
     /// First day the consent is active (Swedish calendar date, inclusive).
     #[schema(example = "2026-11-24")]
@@ -107,7 +107,9 @@ fn manages(principal: &Principal, participant: &scope::VisibleParticipant) -> Re
     params(("id" = Uuid, Path, description = "Participant id")),
     request_body = NewConsent,
     responses(
-        (status = 201, body = Consent, headers(("Location" = String))),
+        (status = 201, body = Consent, headers(("Location" = String)), links(
+            ("read_consent" = (operation_id = "read_consent", parameters(("id" = "$response.body#/participant_id"), ("cid" = "$response.body#/id")))),
+        )),
         (status = 403, description = "Not the registering organisation", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -176,6 +178,7 @@ pub async fn record(
 /// The participant's consents, active, expired and withdrawn, oldest first.
 #[utoipa::path(
     tag = "consents",
+    operation_id = "list_consents",
     params(("id" = Uuid, Path, description = "Participant id"), PageQuery),
     responses(
         (status = 200, body = ConsentPage),
@@ -219,9 +222,12 @@ pub async fn list(
 /// Read one consent, with its ETag (needed to withdraw it).
 #[utoipa::path(
     tag = "consents",
+    operation_id = "read_consent",
     params(("id" = Uuid, Path, description = "Participant id"), ("cid" = Uuid, Path, description = "Consent id")),
     responses(
-        (status = 200, body = Consent, headers(("ETag" = String))),
+        (status = 200, body = Consent, headers(("ETag" = String)), links(
+            ("withdraw" = (operation_id = "withdraw", parameters(("id" = "$request.path.id"), ("cid" = "$request.path.cid"), ("header.If-Match" = "$response.header.ETag")))),
+        )),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

@@ -27,7 +27,7 @@ pub struct NewParticipant {
     /// and stored as 12 digits.
     #[schema(example = "19811218-9876")]
     pub personal_identity_number: String,
-    #[schema(example = "Anna Andersson", max_length = 200)]
+    #[schema(example = "Anna Andersson", max_length = 200, pattern = "[^\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]")]
     pub name: String,
 }
 
@@ -135,6 +135,7 @@ pub async fn register(
 /// List the participants you may see, oldest first.
 #[utoipa::path(
     tag = "participants",
+    operation_id = "list_participants",
     params(PageQuery),
     responses(
         (status = 200, body = ParticipantPage),
@@ -173,6 +174,7 @@ pub async fn list(
 /// Read one participant.
 #[utoipa::path(
     tag = "participants",
+    operation_id = "read_participant",
     params(("id" = Uuid, Path, description = "Participant id")),
     responses(
         (status = 200, body = Participant),

@@ -359,13 +359,30 @@ fn contributor(errors: &mut ValidationErrors, field: &str, raw: &str) -> Option<
 
 // ---------------------------------------------------------------- plans
 
+/// The statuses a plan may start in.
+fn open_status() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(
+            [PlanStatus::Draft, PlanStatus::Active, PlanStatus::Paused]
+                .into_iter()
+                .map(|status| serde_json::Value::from(status.as_str()))
+                .chain([serde_json::Value::Null]),
+        ))
+        .description(Some("`draft` (the default), `active` or `paused`."))
+        .build()
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPlan {
     pub participant_id: Uuid,
     /// `draft` (the default), `active` or `paused`.
+    #[schema(schema_with = open_status)]
     pub status: Option<PlanStatus>,
     /// The `sub` of the plan's coordinator; defaults to you when you are a coordinator.
+    #[schema(max_length = 255, pattern = "[^\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]")]
     pub coordinator: Option<String>,
     pub support_at_start: Option<SupportSource>,
 }
@@ -375,7 +392,13 @@ pub struct NewPlan {
     tag = "plans",
     request_body = NewPlan,
     responses(
-        (status = 201, body = Plan, headers(("Location" = String), ("ETag" = String))),
+        (status = 201, body = Plan, headers(("Location" = String), ("ETag" = String)), links(
+            ("read_plan" = (operation_id = "read_plan", parameters(("id" = "$response.body#/id")))),
+            ("patch_plan" = (operation_id = "patch_plan", parameters(("id" = "$response.body#/id"), ("header.If-Match" = "$response.header.ETag")))),
+            ("read_platform" = (operation_id = "read_platform", parameters(("id" = "$response.body#/id")))),
+            ("read_solution_scenario" = (operation_id = "read_solution_scenario", parameters(("id" = "$response.body#/id")))),
+            ("add_step" = (operation_id = "add_step", parameters(("id" = "$response.body#/id")))),
+        )),
         (status = 404, description = "No such participant, or not one you may see", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The participant already has an open plan", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -469,7 +492,9 @@ pub async fn create_plan(auth: Auth, store: web::Data<Store>, Body(body): Body<N
     tag = "plans",
     params(("id" = Uuid, Path, description = "Plan id")),
     responses(
-        (status = 200, body = Plan, headers(("ETag" = String))),
+        (status = 200, body = Plan, headers(("ETag" = String)), links(
+            ("patch_plan" = (operation_id = "patch_plan", parameters(("id" = "$request.path.id"), ("header.If-Match" = "$response.header.ETag")))),
+        )),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -486,6 +511,7 @@ pub async fn read_plan(auth: Auth, store: web::Data<Store>, id: web::Path<Uuid>)
 pub struct PlanChanges {
     pub status: Option<PlanStatus>,
     /// The `sub` of the plan's coordinator.
+    #[schema(max_length = 255, pattern = "[^\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]")]
     pub coordinator: Option<String>,
     pub support_at_start: Option<SupportSource>,
     pub support_at_end: Option<SupportSource>,
@@ -569,19 +595,37 @@ async fn stale<C: ConnectionTrait>(db: &C, plan_id: Uuid) -> ApiError {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlatformInput {
-    #[schema(example = "Anna, Arbetsförmedlingen och kommunen möts för att Anna ska komma närmare arbete")]
+    #[schema(example = "Anna, Arbetsförmedlingen och kommunen möts för att Anna ska komma närmare arbete", max_length = 4000)]
     pub purpose: String,
-    #[schema(example = json!({"af-vasteras": "arbetsträning", "vasteras-kommun": "försörjningsstöd under planens tid"}))]
+    #[schema(schema_with = frames)]
     pub frames: BTreeMap<String, String>,
-    #[schema(example = "Jag har något att gå till varje vecka")]
+    #[schema(example = "Jag har något att gå till varje vecka", max_length = 4000)]
     pub how_the_participant_notices_it_helps: String,
+}
+
+/// `frames`: organisation slug → the frame its mandate sets.
+fn frames() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property_names(Some(ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$"))))
+        .additional_properties(Some(ObjectBuilder::new().schema_type(Type::String).max_length(Some(TEXT_MAX))))
+        .max_properties(Some(LIST_MAX))
+        .description(Some("Organisation → the frame its mandate sets (what it can and cannot offer)."))
+        .examples([serde_json::json!({"af-vasteras": "arbetsträning", "vasteras-kommun": "försörjningsstöd under planens tid"})])
+        .build()
 }
 
 /// Read the platform (plattform), with its ETag.
 #[utoipa::path(
     tag = "plans",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = Platform, headers(("ETag" = String))), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses(
+        (status = 200, body = Platform, headers(("ETag" = String)), links(
+            ("put_platform" = (operation_id = "put_platform", parameters(("id" = "$request.path.id"), ("header.If-Match" = "$response.header.ETag")))),
+        )),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = []))
 )]
 #[get("/v1/plans/{id}/platform")]
@@ -672,9 +716,14 @@ pub async fn put_platform(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SolutionScenarioInput {
-    #[schema(example = "Jag jobbar på en förskola tre dagar i veckan")]
+    #[schema(example = "Jag jobbar på en förskola tre dagar i veckan", max_length = 4000)]
     pub preferred_future: String,
-    #[schema(example = json!(["Jag kommer upp på morgonen", "Mina barn märker att jag är gladare"]))]
+    #[schema(
+        example = json!(["Jag kommer upp på morgonen", "Mina barn märker att jag är gladare"]),
+        max_items = 50,
+        max_length = 4000,
+        pattern = "[^\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]"
+    )]
     pub signs_of_progress: Vec<String>,
 }
 
@@ -682,7 +731,12 @@ pub struct SolutionScenarioInput {
 #[utoipa::path(
     tag = "plans",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = SolutionScenario, headers(("ETag" = String))), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses(
+        (status = 200, body = SolutionScenario, headers(("ETag" = String)), links(
+            ("put_solution_scenario" = (operation_id = "put_solution_scenario", parameters(("id" = "$request.path.id"), ("header.If-Match" = "$response.header.ETag")))),
+        )),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = []))
 )]
 #[get("/v1/plans/{id}/solution-scenario")]
@@ -758,10 +812,10 @@ pub async fn put_solution_scenario(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewResource {
-    #[schema(example = "Anna är bra på att ta hand om barn och har varit dagbarnvårdare")]
+    #[schema(example = "Anna är bra på att ta hand om barn och har varit dagbarnvårdare", max_length = 4000, pattern = "[^\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]")]
     pub description: String,
     /// `participant` or an organisation slug; defaults to your organisation.
-    #[schema(example = "participant")]
+    #[schema(example = "participant", pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")]
     pub noted_by: Option<String>,
 }
 
@@ -817,11 +871,11 @@ pub async fn add_resource(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStep {
-    #[schema(example = "Besöka en förskola och fråga om praktik")]
+    #[schema(example = "Besöka en förskola och fråga om praktik", max_length = 4000, pattern = "[^\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]")]
     pub description: String,
     /// `participant`, or an organisation that can see the plan (the registering
     /// organisation or one named in an active consent); otherwise 422.
-    #[schema(example = "participant")]
+    #[schema(example = "participant", pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")]
     pub owner: String,
     pub due: Option<NaiveDate>,
 }
@@ -829,11 +883,15 @@ pub struct NewStep {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepChanges {
+    #[schema(max_length = 4000, pattern = "[^\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]")]
     pub description: Option<String>,
+    /// `participant`, or an organisation that can see the plan; otherwise 422.
+    #[schema(pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")]
     pub owner: Option<String>,
     pub due: Option<NaiveDate>,
     pub status: Option<StepStatus>,
     /// What changed when it was done.
+    #[schema(max_length = 4000)]
     pub outcome: Option<String>,
 }
 
@@ -843,7 +901,10 @@ pub struct StepChanges {
     params(("id" = Uuid, Path)),
     request_body = NewStep,
     responses(
-        (status = 201, body = Step, headers(("Location" = String), ("ETag" = String))),
+        (status = 201, body = Step, headers(("Location" = String), ("ETag" = String)), links(
+            ("read_step" = (operation_id = "read_step", parameters(("id" = "$response.body#/plan_id"), ("step_id" = "$response.body#/id")))),
+            ("patch_step" = (operation_id = "patch_step", parameters(("id" = "$response.body#/plan_id"), ("step_id" = "$response.body#/id"), ("header.If-Match" = "$response.header.ETag")))),
+        )),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
@@ -909,7 +970,12 @@ async fn step_of<C: ConnectionTrait>(db: &C, plan_id: Uuid, step_id: Uuid) -> Re
 #[utoipa::path(
     tag = "plans",
     params(("id" = Uuid, Path), ("step_id" = Uuid, Path)),
-    responses((status = 200, body = Step, headers(("ETag" = String))), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses(
+        (status = 200, body = Step, headers(("ETag" = String)), links(
+            ("patch_step" = (operation_id = "patch_step", parameters(("id" = "$request.path.id"), ("step_id" = "$request.path.step_id"), ("header.If-Match" = "$response.header.ETag")))),
+        )),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = []))
 )]
 #[get("/v1/plans/{id}/steps/{step_id}")]
@@ -1010,10 +1076,10 @@ pub struct NewScaleReading {
     #[schema(value_type = u8, minimum = 0, maximum = 10, example = 4)]
     pub value: i64,
     /// Why the participant is here and not lower.
-    #[schema(example = "Jag har börjat gå upp på morgnarna")]
+    #[schema(example = "Jag har börjat gå upp på morgnarna", max_length = 4000)]
     pub why_not_lower: String,
     /// What one step up would look like.
-    #[schema(example = "Att jag ringer förskolan")]
+    #[schema(example = "Att jag ringer förskolan", max_length = 4000)]
     pub one_step_up: String,
     /// When the reading was taken; defaults to now.
     pub recorded_at: Option<DateTime<Utc>>,
@@ -1074,13 +1140,13 @@ pub async fn add_scale_reading(
 pub struct NewMeeting {
     pub held_on: NaiveDate,
     /// Who took part.
-    #[schema(example = json!(["deltagaren", "af-vasteras", "vasteras-kommun"]))]
+    #[schema(example = json!(["deltagaren", "af-vasteras", "vasteras-kommun"]), max_items = 50, max_length = 4000, pattern = "[^\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]")]
     pub participants: Vec<String>,
-    #[schema(example = "Anna har ringt förskolan")]
+    #[schema(example = "Anna har ringt förskolan", max_length = 4000)]
     pub better_since_last_time: String,
-    #[schema(example = "Anna besöker förskolan på tisdag")]
+    #[schema(example = "Anna besöker förskolan på tisdag", max_length = 4000)]
     pub until_next_time: String,
-    /// The next booked meeting.
+    /// The next booked meeting; not before `held_on` (422).
     pub next_meeting: Option<DateTime<FixedOffset>>,
 }
 
