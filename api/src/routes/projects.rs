@@ -27,28 +27,44 @@ const TEXT_MAX: usize = 4000;
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectPlatform {
-    #[schema(example = "Fler unga vuxna i Västerås ska komma i arbete eller studier")]
+    #[schema(example = "Fler unga vuxna i Västerås ska komma i arbete eller studier", max_length = 4000)]
     pub purpose: String,
-    #[schema(example = json!({"af-vasteras": "två handläggare på halvtid"}))]
+    #[schema(schema_with = frames)]
     pub frames: BTreeMap<String, String>,
+}
+
+/// `frames`: organisation slug → the frame its mandate sets.
+fn frames() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property_names(Some(ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$"))))
+        .additional_properties(Some(ObjectBuilder::new().schema_type(Type::String).max_length(Some(TEXT_MAX))))
+        .examples([serde_json::json!({"af-vasteras": "två handläggare på halvtid"})])
+        .build()
 }
 
 /// The project's solution scenario: the goal and the signs it watches.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectScenario {
-    #[schema(example = "Hälften av deltagarna arbetar eller studerar efter ett år")]
+    #[schema(example = "Hälften av deltagarna arbetar eller studerar efter ett år", max_length = 4000)]
     pub goal: String,
-    #[schema(example = json!(["Deltagarna kommer till träffarna", "Arbetsgivare hör av sig"]))]
+    #[schema(
+        example = json!(["Deltagarna kommer till träffarna", "Arbetsgivare hör av sig"]),
+        max_items = 50,
+        max_length = 4000,
+        pattern = "[^\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]"
+    )]
     pub signs: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProject {
-    #[schema(example = "Unga vuxna i arbete")]
+    #[schema(example = "Unga vuxna i arbete", max_length = 200, pattern = "[^\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]")]
     pub name: String,
-    #[schema(example = json!(["vasteras-kommun", "af-vasteras", "fk-vasteras", "region-vastmanland"]))]
+    #[schema(example = json!(["vasteras-kommun", "af-vasteras", "fk-vasteras", "region-vastmanland"]), pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")]
     pub funding_organisations: Vec<String>,
     pub period_from: NaiveDate,
     pub period_until: NaiveDate,
@@ -58,18 +74,22 @@ pub struct NewProject {
     pub solution_scenario: ProjectScenario,
     /// Strengths and what already works, at organisation level.
     #[serde(default)]
+    #[schema(max_items = 50, max_length = 4000, pattern = "[^\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]")]
     pub resources: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectChanges {
+    #[schema(max_length = 200, pattern = "[^\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]")]
     pub name: Option<String>,
+    #[schema(pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")]
     pub funding_organisations: Option<Vec<String>>,
     pub period_from: Option<NaiveDate>,
     pub period_until: Option<NaiveDate>,
     pub platform: Option<ProjectPlatform>,
     pub solution_scenario: Option<ProjectScenario>,
+    #[schema(max_items = 50, max_length = 4000, pattern = "[^\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]")]
     pub resources: Option<Vec<String>>,
 }
 
@@ -351,12 +371,12 @@ pub async fn patch_project(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMilestone {
-    #[schema(example = "Första arbetsgivarträffen")]
+    #[schema(example = "Första arbetsgivarträffen", max_length = 4000, pattern = "[^\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]")]
     pub what: String,
     /// When.
     pub due: NaiveDate,
     /// The organisation that owns the milestone.
-    #[schema(example = "af-vasteras")]
+    #[schema(example = "af-vasteras", pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")]
     pub owner_org: String,
     /// Defaults to `planned`.
     pub status: Option<MilestoneStatus>,
@@ -365,11 +385,14 @@ pub struct NewMilestone {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MilestoneChanges {
+    #[schema(max_length = 4000, pattern = "[^\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]")]
     pub what: Option<String>,
     pub due: Option<NaiveDate>,
+    #[schema(pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")]
     pub owner_org: Option<String>,
     pub status: Option<MilestoneStatus>,
     /// What changed when it was reached.
+    #[schema(max_length = 4000)]
     pub what_changed: Option<String>,
 }
 
