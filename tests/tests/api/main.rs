@@ -10,3 +10,4 @@ mod isolation;
 mod openapi;
 mod participants;
 mod plans;
+mod timeouts;
