@@ -19,3 +19,21 @@ async fn a_stalled_client_is_cut_off(app: TestApp) {
 }
 
 store_tests!(a_stalled_client_is_cut_off);
+
+/// `/health/ready` answers 503 while the store cannot be reached: shown on
+/// PostgreSQL by dropping the app's database under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_fails_while_the_store_is_unreachable() {
+    let Some(app) = spawn_app(Backend::Postgres).await else { return };
+    let ready = || async { app.client.get(app.url("/health/ready")).send().await.unwrap().status().as_u16() };
+    assert_eq!(ready().await, 200);
+    let base = std::env::var(POSTGRES_ENV).unwrap();
+    let name = app.database_url.rsplit('/').next().unwrap().to_owned();
+    let admin = sea_orm::Database::connect(base.as_str()).await.unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(&admin, &format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+        .await
+        .unwrap();
+    let problem = problem(app.client.get(app.url("/health/ready")).send().await.unwrap(), 503).await;
+    assert_eq!(problem["type"], "urn:samplan:problem:unavailable");
+    assert_eq!(app.client.get(app.url("/health/live")).send().await.unwrap().status(), 200, "the process lives on");
+}
