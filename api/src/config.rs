@@ -38,12 +38,54 @@ pub struct Config {
     pub bind: String,
     pub database_url: String,
     pub jwt: JwtConfig,
+    /// The server's own key for keyed hashes and sealed cursors
+    /// (`SAMPLAN_SECRET_KEY`); every node of one deployment needs the same.
+    pub secret_key: SecretKey,
+}
+
+/// A server secret of at least 32 bytes. It keys the HMACs that stand in for
+/// personal identity numbers in stored request fingerprints, and seals
+/// cursors, so that neither can be guessed or read by a client.
+#[derive(Clone)]
+pub struct SecretKey(Vec<u8>);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(…)")
+    }
+}
+
+impl SecretKey {
+    /// A key from bytes; `None` when shorter than 32 bytes.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Option<Self> {
+        let bytes = bytes.into();
+        (bytes.len() >= 32).then_some(SecretKey(bytes))
+    }
+
+    /// HMAC-SHA-256 over `parts`, each length-prefixed so that no two
+    /// different sequences of parts give the same input.
+    pub fn mac(&self, domain: &str, parts: &[&[u8]]) -> [u8; 32] {
+        use hmac::{Hmac, Mac as _};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
+        for part in std::iter::once(domain.as_bytes()).chain(parts.iter().copied()) {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+
+    /// [`SecretKey::mac`] as lower-case hex.
+    pub fn mac_hex(&self, domain: &str, parts: &[&[u8]]) -> String {
+        self.mac(domain, parts).iter().map(|b| format!("{b:02x}")).collect()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("SAMPLAN_JWT_SECRET must be at least 32 bytes")]
     ShortSecret,
+    #[error("SAMPLAN_SECRET_KEY must be at least 32 bytes")]
+    ShortSecretKey,
     #[error("SAMPLAN_JWT_PUBLIC_KEYS {path}: {reason}")]
     PublicKeys { path: String, reason: String },
     #[error("cannot use the data directory {path}: {source}")]
@@ -70,6 +112,7 @@ impl Config {
             bind: env("SAMPLAN_BIND").unwrap_or_else(|| DEFAULT_BIND.into()),
             database_url,
             jwt: JwtConfig::from_env(&data_dir)?,
+            secret_key: secret_key(&data_dir)?,
         })
     }
 
@@ -120,12 +163,27 @@ fn ensure_dir(dir: &std::path::Path) -> Result<(), ConfigError> {
     std::fs::create_dir_all(dir).map_err(|source| ConfigError::DataDir { path: dir.into(), source })
 }
 
+/// `SAMPLAN_SECRET_KEY`, or else a random key created once in the data
+/// directory and reused (enough for one node; several nodes need the variable).
+fn secret_key(data_dir: &std::path::Path) -> Result<SecretKey, ConfigError> {
+    if let Some(key) = env("SAMPLAN_SECRET_KEY") {
+        return SecretKey::new(key.into_bytes()).ok_or(ConfigError::ShortSecretKey);
+    }
+    let (bytes, _) = random_secret(data_dir, "secret-key")?;
+    Ok(SecretKey::new(bytes).expect("a generated key is 43 bytes"))
+}
+
 /// The development secret: created once with 32 random bytes, then reused so
 /// that tokens minted by `samplan token` keep working across restarts.
 fn development_secret(data_dir: &std::path::Path) -> Result<(Vec<u8>, PathBuf), ConfigError> {
+    random_secret(data_dir, "dev-jwt-secret")
+}
+
+/// 32 random bytes (base64) kept in `data_dir/name`, created on first use.
+fn random_secret(data_dir: &std::path::Path, name: &str) -> Result<(Vec<u8>, PathBuf), ConfigError> {
     use base64::Engine as _;
     ensure_dir(data_dir)?;
-    let path = data_dir.join("dev-jwt-secret");
+    let path = data_dir.join(name);
     let io = |source| ConfigError::DataDir { path: path.clone(), source };
     let secret = match std::fs::read_to_string(&path) {
         Ok(existing) if existing.trim().len() >= 32 => existing.trim().to_owned(),

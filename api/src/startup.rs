@@ -47,6 +47,7 @@ impl Application {
         crate::metrics::handle();
         let routes = web::Data::new(RouteTable::from_openapi(&openapi));
         let data_store = web::Data::new(store.clone());
+        let secret_key = web::Data::new(config.secret_key.clone());
         let audit_writer = web::Data::new(crate::audit::AuditWriter::start(store.clone()));
         let purging = store.clone();
         tokio::spawn(async move {
@@ -63,6 +64,7 @@ impl Application {
             let (app, _) = App::new()
                 .app_data(data_store.clone())
                 .app_data(verifier.clone())
+                .app_data(secret_key.clone())
                 .app_data(routes.clone())
                 .app_data(audit_writer.clone())
                 .app_data(web::PayloadConfig::new(BODY_LIMIT))

@@ -15,6 +15,8 @@ use std::sync::Once;
 pub const SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
 pub const ISSUER: &str = "samplan-test";
 pub const AUDIENCE: &str = "samplan";
+/// The server key of the test apps (`SAMPLAN_SECRET_KEY`).
+pub const SERVER_KEY: &str = "test-server-key-that-is-long-enough-0123456789";
 pub const POSTGRES_ENV: &str = "SAMPLAN_TEST_POSTGRES_URL";
 
 /// A valid personnummer (checked), and a second one.
@@ -65,6 +67,7 @@ pub async fn spawn_app_with(backend: Backend, jwt: JwtConfig) -> Option<TestApp>
         bind: "127.0.0.1:0".into(),
         database_url: database_url.clone(),
         jwt,
+        secret_key: samplan_api::config::SecretKey::new(SERVER_KEY.as_bytes()).unwrap(),
     };
     let app = Application::build(config).await.expect("the application starts");
     let address = format!("http://127.0.0.1:{}", app.port());
