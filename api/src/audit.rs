@@ -439,7 +439,7 @@ pub async fn middleware(
     let audited = req.path().starts_with("/v1/");
     let context = AuditContext::default();
     context.with(|r| {
-        r.method = req.method().to_string();
+        r.method = crate::metrics::method_label(req.method()).to_owned();
         r.request_id = crate::startup::request_id_of(&req);
     });
     req.extensions_mut().insert(context.clone());

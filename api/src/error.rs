@@ -28,6 +28,8 @@ pub enum ApiError {
     PreconditionFailed { current_etag: String },
     #[error("payload too large")]
     PayloadTooLarge,
+    #[error("request timeout")]
+    RequestTimeout,
     #[error("unsupported media type")]
     UnsupportedMediaType,
     #[error("method not allowed")]
@@ -79,6 +81,7 @@ impl ApiError {
             ApiError::PreconditionRequired => ("precondition-required", "If-Match required"),
             ApiError::PreconditionFailed { .. } => ("precondition-failed", "Stale ETag"),
             ApiError::PayloadTooLarge => ("payload-too-large", "Payload too large"),
+            ApiError::RequestTimeout => ("request-timeout", "Request timeout"),
             ApiError::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
             ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             ApiError::Unavailable => ("unavailable", "Service unavailable"),
@@ -105,6 +108,10 @@ impl ApiError {
                  re-read it, apply your change again and send it with the current ETag."
                 .into(),
             ApiError::PayloadTooLarge => "Request bodies are limited to 64 KiB.".into(),
+            ApiError::RequestTimeout => format!(
+                "The request body did not arrive within {} seconds; the connection is closed.",
+                crate::extract::BODY_TIMEOUT.as_secs()
+            ),
             ApiError::UnsupportedMediaType => "Send the body as application/json.".into(),
             ApiError::MethodNotAllowed { allow } => format!("Allowed methods: {allow}."),
             ApiError::Unavailable => "The store cannot be reached; retry later.".into(),
@@ -143,6 +150,7 @@ impl ResponseError for ApiError {
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -165,6 +173,10 @@ impl ResponseError for ApiError {
             }
             ApiError::MethodNotAllowed { allow } => {
                 response.insert_header((header::ALLOW, allow.as_str()));
+            }
+            ApiError::RequestTimeout => {
+                // The rest of the body may still come: the connection can't be reused.
+                response.force_close();
             }
             _ => {}
         }

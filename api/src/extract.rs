@@ -16,6 +16,41 @@ use uuid::Uuid;
 /// Request bodies larger than this are refused with 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
+/// The whole request body must arrive within this time of the request head,
+/// or the answer is 408 and the connection is closed (a stalled head is cut
+/// off after the same time by the server's client request timeout).
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Gives the request's body stream a deadline [`BODY_TIMEOUT`] from now: a
+/// body still unfinished then ends in an I/O "timed out" error, which
+/// [`body_error`] answers with 408.
+pub fn with_body_deadline(payload: Payload) -> Payload {
+    use futures_util::StreamExt as _;
+    let deadline = tokio::time::Instant::now() + BODY_TIMEOUT;
+    let stream = futures_util::stream::unfold(Some(payload), move |state| async move {
+        let mut payload = state?;
+        match tokio::time::timeout_at(deadline, payload.next()).await {
+            Ok(Some(chunk)) => Some((chunk, Some(payload))),
+            Ok(None) => None,
+            Err(_) => {
+                let timed_out = std::io::Error::new(std::io::ErrorKind::TimedOut, "request body timed out");
+                Some((Err(actix_web::error::PayloadError::Io(timed_out)), None))
+            }
+        }
+    });
+    Payload::Stream { payload: Box::pin(stream) }
+}
+
+/// What a failure to read the request body is answered with.
+pub fn body_error(error: &actix_web::Error) -> ApiError {
+    use actix_web::error::PayloadError;
+    match error.as_error::<PayloadError>() {
+        Some(PayloadError::Overflow) => ApiError::PayloadTooLarge,
+        Some(PayloadError::Io(io)) if io.kind() == std::io::ErrorKind::TimedOut => ApiError::RequestTimeout,
+        _ => ApiError::BadRequest("The request body could not be read.".into()),
+    }
+}
+
 /// A JSON request body, deserialized with unknown fields rejected.
 #[derive(Debug)]
 pub struct Body<T>(pub T);
@@ -42,10 +77,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
             if too_large {
                 return Err(ApiError::PayloadTooLarge);
             }
-            let bytes = bytes.await.map_err(|error| match error.as_error::<actix_web::error::PayloadError>() {
-                Some(actix_web::error::PayloadError::Overflow) => ApiError::PayloadTooLarge,
-                _ => ApiError::BadRequest("The request body could not be read.".into()),
-            })?;
+            let bytes = bytes.await.map_err(|error| body_error(&error))?;
             if bytes.len() > BODY_LIMIT {
                 return Err(ApiError::PayloadTooLarge);
             }
@@ -66,7 +98,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         .map_err(|_| ApiError::BadRequest("The request body is not well-formed JSON.".into()))?;
     integral_numbers_as_integers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|error| {
-        let path = error.path().to_string();
+        let path = field_path(error.path());
         let (field, message) = describe_data_error(&path, &error.into_inner().to_string());
         ApiError::Validation(ValidationErrors::single(field, message))
     })
@@ -87,13 +119,54 @@ fn integral_numbers_as_integers(value: &mut serde_json::Value) {
     }
 }
 
+/// Whether a client-sent object key may be repeated in an error: it looks
+/// like a field name (lower-case ASCII letters, digits and underscores,
+/// starting with a letter, at most 64 characters). A personal identity
+/// number sent as a key never does.
+fn is_field_name(key: &str) -> bool {
+    let mut chars = key.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && key.len() <= 64
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Stands in for a key that is not repeated.
+const UNNAMED_KEY: &str = "*";
+
+/// The path of the failing value, e.g. `frames.af_vasteras` or `signs[2]`;
+/// an object key that does not look like a field name is written as `*`.
+fn field_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(if is_field_name(key) { key } else { UNNAMED_KEY });
+            }
+            Segment::Unknown => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push('?');
+            }
+        }
+    }
+    if out.is_empty() { ".".into() } else { out }
+}
+
 fn describe_data_error(path: &str, raw: &str) -> (String, String) {
     // serde_json appends " at line L column C".
     let message = raw.rsplit_once(" at line ").map_or(raw, |(message, _)| message);
     let within = |field: &str| {
         if path.is_empty() || path == "." { field.to_owned() } else { format!("{path}.{field}") }
     };
-    let quoted = |s: &str| s.split('`').nth(1).map(str::to_owned);
+    let quoted = |s: &str| {
+        s.split('`').nth(1).map(|key| if is_field_name(key) { key.to_owned() } else { UNNAMED_KEY.to_owned() })
+    };
     // Rust's integer type names mean nothing to an integrator.
     let expected = |s: &str| {
         s.split_once(", expected ").map(|(_, e)| match e {
@@ -105,7 +178,12 @@ fn describe_data_error(path: &str, raw: &str) -> (String, String) {
     if message.starts_with("unknown field") {
         // The path already ends in the unknown field.
         let field = if path.is_empty() || path == "." { quoted(message).unwrap_or_default() } else { path.to_owned() };
-        (field, "unknown field".into())
+        let message = if field.ends_with(UNNAMED_KEY) {
+            "unknown field (a key that is not a field name is not repeated)"
+        } else {
+            "unknown field"
+        };
+        (field, message.into())
     } else if message.starts_with("missing field") {
         let field = quoted(message).unwrap_or_default();
         (within(&field), "is required".into())
@@ -276,6 +354,28 @@ mod tests {
         assert_eq!((field.as_str(), message.as_str()), ("extra", "unknown field"));
         let (field, message) = field_error(r#"{"value": 1}"#);
         assert_eq!((field.as_str(), message.as_str()), ("name", "is required"));
+    }
+
+    #[test]
+    fn keys_that_are_not_field_names_are_not_repeated() {
+        for key in ["19811218-9876", "198112189876", "Name", "<script>", "1abc", &"a".repeat(65)] {
+            let (field, message) = field_error(&format!(r#"{{"name": "x", "value": 1, "{key}": 2}}"#));
+            assert_eq!(field, "*", "{key}");
+            assert!(!message.contains(key), "{message}");
+        }
+        let (field, _) = field_error(r#"{"name": "x", "value": 1, "favourite_colour": 2}"#);
+        assert_eq!(field, "favourite_colour");
+        let mut nested = std::collections::BTreeMap::new();
+        nested.insert("frames", serde_json::json!({"af_vasteras": 1, "19811218-9876": 2}));
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Framed {
+            frames: std::collections::BTreeMap<String, String>,
+        }
+        let error = parse_json::<Framed>(serde_json::to_string(&nested).unwrap().as_bytes()).unwrap_err();
+        let ApiError::Validation(errors) = error else { panic!("a validation error") };
+        assert!(["frames.*", "frames.af_vasteras"].contains(&errors.fields()[0].field.as_str()));
+        assert!(!format!("{errors:?}").contains("9876"));
     }
 
     #[test]

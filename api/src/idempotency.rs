@@ -67,7 +67,7 @@ pub async fn middleware(
     };
     let body = match req.extract::<web::Bytes>().await {
         Ok(body) => body,
-        Err(_) => return Ok(req.into_response(problem(ApiError::PayloadTooLarge))),
+        Err(error) => return Ok(req.into_response(problem(crate::extract::body_error(&error)))),
     };
     let mut hasher = Sha256::new();
     hasher.update(req.path().as_bytes());

@@ -24,7 +24,26 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
-pub fn record_request(method: &str, route: &str, status: u16, seconds: f64) {
+/// A request method as a label: the standard methods by name, anything a
+/// client invents as `OTHER`, so no client text reaches a log line or a
+/// metric label and label cardinality stays bounded.
+pub fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "OTHER",
+    }
+}
+
+pub fn record_request(method: &'static str, route: &str, status: u16, seconds: f64) {
     let labels = [("method", method.to_owned()), ("route", route.to_owned()), ("status", status.to_string())];
     metrics::counter!("samplan_http_requests_total", &labels).increment(1);
     metrics::histogram!("samplan_http_request_duration_seconds", &labels).record(seconds);

@@ -78,6 +78,7 @@ impl Application {
                 }))
                 .wrap(from_fn(not_modified))
                 .wrap(from_fn(crate::idempotency::middleware))
+                .wrap(from_fn(body_deadline))
                 .wrap(from_fn(crate::audit::middleware))
                 .wrap(from_fn(request_log))
                 .into_utoipa_app()
@@ -85,6 +86,7 @@ impl Application {
                 .split_for_parts();
             app.service(crate::metrics::scrape)
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
+                .route("/docs", web::get().to(to_the_explorer))
                 .default_service(web::to(fallback))
         })
         .listen(listener)
@@ -170,7 +172,7 @@ async fn request_log(
         .and_then(|v| Uuid::parse_str(v).ok())
         .unwrap_or_else(Uuid::now_v7);
     req.extensions_mut().insert(RequestId(request_id));
-    let method = req.method().clone();
+    let method = crate::metrics::method_label(req.method());
     let started = Instant::now();
     let span = tracing::info_span!("request", request_id = %request_id);
     let mut response = next.call(req).instrument(span.clone()).await?;
@@ -181,10 +183,25 @@ async fn request_log(
         HeaderValue::from_str(&request_id.to_string()).expect("a UUID is a valid header value"),
     );
     let elapsed = started.elapsed().as_secs_f64();
-    crate::metrics::record_request(method.as_str(), &route, status, elapsed);
+    crate::metrics::record_request(method, &route, status, elapsed);
     let duration_ms = elapsed * 1000.0;
     span.in_scope(|| tracing::info!(%method, %route, status, duration_ms = format!("{duration_ms:.1}"), "request"));
     Ok(response)
+}
+
+/// `/docs` is where people look for the explorer, which lives at `/docs/`.
+async fn to_the_explorer() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::PermanentRedirect().insert_header((actix_web::http::header::LOCATION, "/docs/")).finish()
+}
+
+/// Every request body must arrive within `BODY_TIMEOUT` (see `extract`).
+async fn body_deadline(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let payload = req.take_payload();
+    req.set_payload(crate::extract::with_body_deadline(payload));
+    next.call(req).await
 }
 
 /// `If-None-Match` on any GET whose answer has an ETag: 304 when it matches,

@@ -248,21 +248,22 @@ pub async fn read(auth: Auth, store: web::Data<Store>, path: web::Path<(Uuid, Uu
 }
 
 /// Withdraw a consent. Access it gave ends at once; the consent is kept, with
-/// who withdrew it and when. Needs `If-Match` with the consent's ETag.
+/// who withdrew it and when. Withdrawing is as easy as giving consent (GDPR
+/// art. 7(3)): `If-Match` is optional. When sent, a stale ETag is 412; a
+/// second withdrawal, with or without it, is 409 and changes nothing.
 #[utoipa::path(
     tag = "consents",
     params(
         ("id" = Uuid, Path, description = "Participant id"),
         ("cid" = Uuid, Path, description = "Consent id"),
-        ("If-Match" = String, Header, description = "The consent's ETag"),
+        ("If-Match" = Option<String>, Header, description = "The consent's ETag (optional; checked when sent)"),
     ),
     responses(
         (status = 200, body = Consent, headers(("ETag" = String))),
         (status = 403, description = "Not the registering organisation", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already withdrawn", body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
-        (status = 428, body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match was sent and is stale", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -271,7 +272,7 @@ pub async fn withdraw(
     auth: Auth,
     store: web::Data<Store>,
     path: web::Path<(Uuid, Uuid)>,
-    if_match: IfMatch,
+    if_match: Option<IfMatch>,
 ) -> Result<HttpResponse, ApiError> {
     let (participant_id, consent_id) = path.into_inner();
     let txn = store.begin_write(&auth).await?;
@@ -286,7 +287,9 @@ pub async fn withdraw(
     if current.withdrawn_at.is_some() {
         return Err(ApiError::Conflict("The consent is already withdrawn"));
     }
-    if_match.check(current.version)?;
+    if let Some(if_match) = &if_match {
+        if_match.check(current.version)?;
+    }
     let result = consent::Entity::update_many()
         .col_expr(consent::Column::WithdrawnAt, Expr::value(Utc::now()))
         .col_expr(consent::Column::WithdrawnBy, Expr::value(auth.sub.clone()))
@@ -296,10 +299,15 @@ pub async fn withdraw(
         .filter(consent::Column::Version.eq(current.version))
         .exec(&*txn)
         .await?;
-    if result.rows_affected == 0 {
-        return Err(ApiError::PreconditionFailed { current_etag: crate::extract::etag(current.version + 1) });
-    }
     let row = consent::Entity::find_by_id(current.id).one(&*txn).await?.ok_or(ApiError::NotFound)?;
+    if result.rows_affected == 0 {
+        // Another request changed it first: a withdrawal (409), or anything else (412).
+        return Err(if row.withdrawn_at.is_some() {
+            ApiError::Conflict("The consent is already withdrawn")
+        } else {
+            ApiError::PreconditionFailed { current_etag: crate::extract::etag(row.version) }
+        });
+    }
     let named = organisations_of(&*txn, &[row.id]).await?.into_iter().map(|(_, org)| org).collect();
     txn.commit().await?;
     let view = view(row, named, today);

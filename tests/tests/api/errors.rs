@@ -172,6 +172,30 @@ async fn unknown_field_is_422_naming_the_field(app: TestApp) {
     assert_eq!(message_for(&problem, "nickname"), "unknown field");
 }
 
+/// A personnummer sent as a JSON key (an unknown field, or a key of the
+/// platform's `frames`) is not repeated: the error says where it was.
+async fn a_key_that_is_not_a_field_name_is_not_echoed(app: TestApp) {
+    let refused = register_invalid(&app, &with(registration(), PIN_12, json!("x")), "*").await;
+    assert!(message_for(&refused, "*").starts_with("unknown field"), "{refused}");
+    assert_not_echoed(&refused, PIN_12);
+    let refused = register_invalid(&app, &with(registration(), PIN, json!("x")), "*").await;
+    assert_not_echoed(&refused, PIN);
+    // Field-like names are still named, wherever they are.
+    let refused = register_invalid(&app, &with(registration(), "favourite_colour", json!("blå")), "favourite_colour").await;
+    assert_eq!(message_for(&refused, "favourite_colour"), "unknown field");
+
+    let plan = app.plan(&kommun()).await;
+    let path = format!("/v1/plans/{plan}/platform");
+    let current = etag(&app.get(&path, &kommun()).await);
+    let body = json!({"purpose": "Att mötas", "frames": {PIN: 5}, "how_the_participant_notices_it_helps": "x"});
+    let response = app.put(&path, &kommun(), Some(&current), &body).await;
+    let refused = problem(response, 422).await;
+    assert_eq!(field_errors(&refused)[0].0, "frames.*", "{refused}");
+    assert_not_echoed(&refused, PIN);
+    // The platform was not changed.
+    assert_eq!(etag(&app.get(&path, &kommun()).await), current);
+}
+
 async fn missing_field_is_422_naming_the_field(app: TestApp) {
     for field in ["name", "personal_identity_number"] {
         let problem = register_invalid(&app, &without(registration(), field), field).await;
@@ -334,6 +358,7 @@ store_tests!(
     chunked_body_over_64_kib_is_413,
     wrong_type_is_422_naming_the_field,
     unknown_field_is_422_naming_the_field,
+    a_key_that_is_not_a_field_name_is_not_echoed,
     missing_field_is_422_naming_the_field,
     several_invalid_fields_are_listed_together,
     invalid_personnummer_is_422_without_the_number,

@@ -45,6 +45,28 @@ async fn explorer_works_offline(app: TestApp) {
     }
 }
 
+/// `/docs` (without the slash) leads to the explorer.
+async fn docs_redirects_to_the_explorer(app: TestApp) {
+    let response = app.client.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(response.status(), 308);
+    assert_eq!(response.headers()["location"], "/docs/");
+    let followed = reqwest::get(app.url("/docs")).await.unwrap();
+    assert_eq!(followed.status(), 200);
+    assert!(followed.text().await.unwrap().contains("swagger-ui"));
+}
+
+/// A method a client invents becomes `OTHER` in metric labels (and log
+/// lines), so client text never becomes a label and their number is bounded.
+async fn invented_methods_are_labelled_other(app: TestApp) {
+    let invented = format!("X{}", uuid::Uuid::new_v4().simple()).to_ascii_uppercase();
+    let method = reqwest::Method::from_bytes(invented.as_bytes()).unwrap();
+    let response = app.request(method, "/v1/me", &kommun()).send().await.unwrap();
+    assert_eq!(response.status(), 405);
+    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(!text.contains(&invented), "a client's method became a label");
+    assert!(text.contains(r#"samplan_http_requests_total{method="OTHER""#), "{text}");
+}
+
 async fn health_probes(app: TestApp) {
     let live = app.client.get(app.url("/health/live")).send().await.unwrap();
     assert_eq!(live.status(), 200);
@@ -80,6 +102,8 @@ store_tests!(
     metrics_count_requests_by_route_template,
     served_document_is_the_committed_one,
     explorer_works_offline,
+    docs_redirects_to_the_explorer,
+    invented_methods_are_labelled_other,
     health_probes,
     every_response_carries_a_request_id,
 );

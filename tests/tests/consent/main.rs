@@ -220,6 +220,45 @@ async fn consent_opens_the_plan_and_withdrawal_closes_it_at_once(app: TestApp) {
     problem(withdraw(&app, &participant, &unknown.to_string(), &kommun()).await, 404).await;
 }
 
+/// Withdrawal is as easy as consent (GDPR art. 7(3)): no `If-Match` needed.
+/// When one is sent and stale, 412; two withdrawals at once change the
+/// consent once, and the other answers 409.
+async fn withdrawal_needs_no_if_match_and_loses_no_update(app: TestApp) {
+    let (participant, plan) = setup(&app).await;
+    let until = today() + chrono::Duration::days(30);
+    let given = consent(&app, &participant, &["af-vasteras"], today(), until).await;
+    let path = format!("{}/{}/withdraw", consents_path(&participant), given["id"].as_str().unwrap());
+    assert_sees(&app, &af(), &participant, &plan, true, "consent given").await;
+
+    // A stale If-Match is refused and changes nothing.
+    let response = app.request(Method::POST, &path, &kommun()).header("If-Match", "\"7\"").send().await.unwrap();
+    let refused = problem(response, 412).await;
+    assert!(!refused.to_string().contains("withdrawn_at"), "{refused}");
+    assert_sees(&app, &af(), &participant, &plan, true, "after a stale If-Match").await;
+
+    // Without If-Match: withdrawn, at once.
+    let response = app.request(Method::POST, &path, &kommun()).send().await.unwrap();
+    assert_eq!(response.status(), 200, "withdraw without If-Match");
+    assert_eq!(etag(&response), "\"2\"");
+    let withdrawn = body(response).await;
+    assert_eq!((withdrawn["active"].as_bool(), withdrawn["withdrawn_org"].as_str()), (Some(false), Some("vasteras-kommun")));
+    assert_sees(&app, &af(), &participant, &plan, false, "withdrawn without If-Match").await;
+
+    // Two withdrawals at once: one 200, one 409; the consent changed once.
+    let second = consent(&app, &participant, &["af-vasteras"], today(), until).await;
+    let path = format!("{}/{}/withdraw", consents_path(&participant), second["id"].as_str().unwrap());
+    let (a, b) = tokio::join!(
+        app.request(Method::POST, &path, &kommun()).send(),
+        app.request(Method::POST, &path, &kommun()).send()
+    );
+    let mut statuses = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409]);
+    let listed = consents(&app, &participant).await;
+    let stored = listed.iter().find(|c| c["id"] == second["id"]).unwrap();
+    assert_eq!((stored["version"].as_i64(), stored["active"].as_bool()), (Some(2), Some(false)), "{stored}");
+}
+
 /// A consent naming several organisations; withdrawing one consent leaves
 /// another active consent's access in place.
 async fn access_follows_each_consent_separately(app: TestApp) {
@@ -471,6 +510,7 @@ async fn each_organisation_writes_only_its_own_contributions(app: TestApp) {
 store_tests!(
     consent_opens_the_plan_and_withdrawal_closes_it_at_once,
     access_follows_each_consent_separately,
+    withdrawal_needs_no_if_match_and_loses_no_update,
     consent_is_valid_by_swedish_calendar_date_inclusive,
     bad_consent_input_is_refused_and_nothing_is_stored,
     only_the_registering_organisation_records_and_withdraws_consent,
