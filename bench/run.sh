@@ -1,67 +1,163 @@
 #!/usr/bin/env bash
-# Benchmarks of the targets in DEVELOPERS.md, measured, never asserted in tests:
-#   - reading a whole plan (access check and audit included) vs GET /v1/me
-#   - durable writes (POST steps) vs a bare one-row-per-commit SQLite insert loop
-#   - p99 latency of reads and writes, resident memory
-# Usage: bench/run.sh [seconds-per-run]   (needs wrk: apt-get install wrk; python3 for the baseline)
+# Benchmarks of the speed and memory targets, measured, never asserted in tests.
+# One command runs, on each store (SQLite and PostgreSQL), with 32 connections:
+#   - GET /v1/me (authentication only), the yardstick
+#   - GET /v1/plans/{id}, a whole plan (5 steps, 3 readings; access check and audit included)
+#   - POST /v1/plans/{id}/steps, a durable write
+# and beside them the stores' own durable-commit ceilings:
+#   - SQLite: WAL + synchronous=FULL, one insert per commit, one thread (python3)
+#   - PostgreSQL: one insert per commit with pgbench, 1 client and 32 clients
+# It prints requests/s, p50/p99/max and the same-run ratios, and the server's
+# peak resident memory (VmHWM).
+#
+# usage: bench/run.sh [seconds-per-run] [sqlite|postgres|both]
+#   BENCH_PG_URL  PostgreSQL server (default postgres://postgres@127.0.0.1:5432/test);
+#                 each run creates and drops its own database there.
+# Needs wrk (installed with apt-get when missing), python3, and pgbench for PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-10}"
+STORES="${2:-both}"
 CONNECTIONS=32
-command -v wrk >/dev/null || { echo "bench: install wrk (apt-get install -y wrk)" >&2; exit 1; }
-cargo build --release -q
-BIN=target/release/samplan
-DATA=$(mktemp -d)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-export SAMPLAN_DATA_DIR="$DATA" SAMPLAN_BIND="127.0.0.1:$PORT" SAMPLAN_JWT_SECRET="bench-secret-bench-secret-bench-secret-0123" RUST_LOG=warn
-"$BIN" & PID=$!
-trap 'kill $PID 2>/dev/null; rm -rf "$DATA"' EXIT
-for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/health/ready" >/dev/null && break; sleep 0.2; done
-S="http://127.0.0.1:$PORT"
-TOKEN=$("$BIN" token --org vasteras-kommun --agency municipality --role case_worker)
-AUTH="Authorization: Bearer $TOKEN"
-P=$(curl -s "$S/v1/participants" -H "$AUTH" -H 'Content-Type: application/json' \
-  -d '{"personal_identity_number": "19811218-9876", "name": "Anna Andersson"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-PLAN=$(curl -s "$S/v1/plans" -H "$AUTH" -H 'Content-Type: application/json' -d "{\"participant_id\": \"$P\"}" \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-for i in $(seq 1 10); do
-  curl -s -o /dev/null "$S/v1/plans/$PLAN/steps" -H "$AUTH" -H 'Content-Type: application/json' -d "{\"description\": \"steg $i\", \"owner\": \"participant\"}"
-  curl -s -o /dev/null "$S/v1/plans/$PLAN/scale-readings" -H "$AUTH" -H 'Content-Type: application/json' -d "{\"value\": $((i % 11)), \"why_not_lower\": \"x\", \"one_step_up\": \"y\"}"
-done
+PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
 
-cat > "$DATA/post.lua" <<LUA
+if ! command -v wrk >/dev/null; then
+  echo "bench: installing wrk" >&2
+  apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+fi
+cargo build --release -q
+BIN=$PWD/target/release/samplan
+WORK=$(mktemp -d)
+PID=
+PG_DB=
+cleanup() {
+  [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
+  [ -n "$PG_DB" ] && psql "$PG_URL" -qc "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+json_id() { python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
+
+# Starts samplan on the given database URL (empty: SQLite in $WORK) and seeds one plan.
+start() {
+  local url=$1
+  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  rm -rf "$WORK/data"
+  SAMPLAN_DATA_DIR="$WORK/data" SAMPLAN_BIND="127.0.0.1:$PORT" SAMPLAN_DATABASE_URL="$url" \
+    SAMPLAN_JWT_SECRET="bench-secret-bench-secret-bench-secret-0123" RUST_LOG=warn "$BIN" &
+  PID=$!
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/health/ready" >/dev/null && break; sleep 0.1; done
+  S="http://127.0.0.1:$PORT"
+  TOKEN=$(SAMPLAN_JWT_SECRET="bench-secret-bench-secret-bench-secret-0123" "$BIN" token --org vasteras-kommun --agency municipality --role case_worker)
+  AUTH="Authorization: Bearer $TOKEN"
+  local p
+  p=$(curl -s "$S/v1/participants" -H "$AUTH" -H 'Content-Type: application/json' \
+    -d '{"personal_identity_number": "19811218-9876", "name": "Anna Andersson"}' | json_id)
+  PLAN=$(curl -s "$S/v1/plans" -H "$AUTH" -H 'Content-Type: application/json' -d "{\"participant_id\": \"$p\"}" | json_id)
+  for i in 1 2 3 4 5; do
+    curl -s -o /dev/null "$S/v1/plans/$PLAN/steps" -H "$AUTH" -H 'Content-Type: application/json' \
+      -d "{\"description\": \"steg $i\", \"owner\": \"participant\"}"
+  done
+  for i in 1 2 3; do
+    curl -s -o /dev/null "$S/v1/plans/$PLAN/scale-readings" -H "$AUTH" -H 'Content-Type: application/json' \
+      -d "{\"value\": $((i + 3)), \"why_not_lower\": \"x\", \"one_step_up\": \"y\"}"
+  done
+}
+
+stop() {
+  echo "  peak resident memory: $(( $(awk '/VmHWM/ {print $2}' /proc/$PID/status) / 1024 )) MB"
+  kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
+}
+
+cat > "$WORK/post.lua" <<'LUA'
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"description": "bench step", "owner": "participant"}'
 LUA
 
-run() { # name, path, extra args
-  local name=$1 path=$2; shift 2
-  local out; out=$(wrk -t2 -c$CONNECTIONS -d"${DURATION}s" --latency -H "$AUTH" "$@" "$S$path")
-  local rps; rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  local p99; p99=$(awk '/ 99%/ {print $2}' <<<"$out")
-  local errors; errors=$(grep -E 'Non-2xx|Socket errors' <<<"$out" | tr '\n' ' ' || true)
-  printf '%-28s %10s req/s   p99 %8s   %s\n' "$name" "$rps" "$p99" "$errors"
-  echo "$rps" > "$DATA/$name.rps"
+# wrk's latency in ms, from "1.23ms", "456.00us" or "1.20s".
+to_ms() { awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); v/=1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v) } else if (v ~ /s$/) { sub(/s$/,"",v); v*=1000 } printf "%.1f", v }' <<<"$1"; }
+
+# run STORE NAME PATH [wrk args]: one load, one result line, rps kept for ratios.
+run() {
+  local store=$1 name=$2 path=$3; shift 3
+  local out rps p50 p99 max errors
+  out=$(wrk -t2 -c$CONNECTIONS -d"${DURATION}s" --latency -H "$AUTH" "$@" "$S$path")
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(to_ms "$(awk '/ 50%/ {print $2}' <<<"$out")")
+  p99=$(to_ms "$(awk '/ 99%/ {print $2}' <<<"$out")")
+  max=$(to_ms "$(awk '/Latency/ && !/Distribution/ {print $4; exit}' <<<"$out")")
+  errors=$(grep -E 'Non-2xx|Socket errors' <<<"$out" | tr '\n' ' ' || true)
+  printf '  %-12s %9s req/s   p50 %7s ms   p99 %7s ms   max %8s ms   %s\n' "$name" "$rps" "$p50" "$p99" "$max" "$errors"
+  echo "$rps" > "$WORK/$store-$name.rps"
 }
 
-echo "samplan bench: $CONNECTIONS connections, ${DURATION}s per run, $(nproc) cores"
-run me /v1/me
-run plan "/v1/plans/$PLAN"
-run write-step "/v1/plans/$PLAN/steps" -s "$DATA/post.lua"
-echo "resident memory: $(( $(awk '/VmRSS/ {print $2}' /proc/$PID/status) / 1024 )) MB (VmHWM $(( $(awk '/VmHWM/ {print $2}' /proc/$PID/status) / 1024 )) MB)"
-python3 - "$DATA" "$DURATION" <<'PY'
+bench_store() {
+  local store=$1 url=$2
+  echo "$store:"
+  start "$url"
+  run "$store" me /v1/me
+  run "$store" plan "/v1/plans/$PLAN"
+  run "$store" write "/v1/plans/$PLAN/steps" -s "$WORK/post.lua"
+  stop
+}
+
+echo "samplan bench: $CONNECTIONS connections, ${DURATION}s per run, $(nproc) cores, $(uname -r)"
+case "$STORES" in sqlite | both) bench_store sqlite "" ;; esac
+if [ "$STORES" = postgres ] || [ "$STORES" = both ]; then
+  if pg_isready -q -d "$PG_URL" 2>/dev/null; then
+    PG_DB="samplan_bench_$$"
+    psql "$PG_URL" -qc "CREATE DATABASE \"$PG_DB\"" >/dev/null
+    bench_store postgres "${PG_URL%/*}/$PG_DB"
+    # PostgreSQL's own ceiling: one insert per commit, in the same database.
+    psql "${PG_URL%/*}/$PG_DB" -qc "CREATE TABLE bench_commit (id bigserial PRIMARY KEY, v text)" >/dev/null
+    echo "INSERT INTO bench_commit (v) VALUES ('x');" > "$WORK/insert.sql"
+    for clients in 1 $CONNECTIONS; do
+      tps=$(pgbench -n -c "$clients" -j 2 -T "$(( DURATION < 5 ? DURATION : 5 ))" -f "$WORK/insert.sql" "${PG_URL%/*}/$PG_DB" 2>/dev/null \
+        | awk '/^tps/ {print int($3)}')
+      echo "$tps" > "$WORK/pg-commit-$clients.rps"
+    done
+  else
+    echo "postgres: skipped ($PG_URL does not answer)"
+  fi
+fi
+
+# SQLite's own ceiling: WAL, synchronous=FULL, one insert per commit, one thread.
+python3 - "$WORK" "$DURATION" <<'PY'
 import sqlite3, sys, time, os
-data, duration = sys.argv[1], float(sys.argv[2])
-db = sqlite3.connect(os.path.join(data, "baseline.db"), isolation_level=None)
+work, duration = sys.argv[1], min(float(sys.argv[2]), 5)
+db = sqlite3.connect(os.path.join(work, "baseline.db"), isolation_level=None)
 db.execute("PRAGMA journal_mode=WAL"); db.execute("PRAGMA synchronous=FULL")
 db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
-n, end = 0, time.time() + min(duration, 5)
+n, end = 0, time.time() + duration
 while time.time() < end:
     db.execute("BEGIN IMMEDIATE"); db.execute("INSERT INTO t (v) VALUES ('x')"); db.execute("COMMIT"); n += 1
-baseline = n / min(duration, 5)
-rps = lambda name: float(open(os.path.join(data, name + ".rps")).read())
-me, plan, write = rps("me"), rps("plan"), rps("write-step")
-print(f"whole plan / me: {plan / me:.0%} (target >= 50%)")
-print(f"bare SQLite one-row commits: {baseline:.0f}/s; durable step writes: {write:.0f}/s ({write / baseline:.0%} of it, target >= 100%)")
+open(os.path.join(work, "sqlite-commit.rps"), "w").write(str(n / duration))
+PY
+
+python3 - "$WORK" <<'PY'
+import os, sys
+work = sys.argv[1]
+def rps(name):
+    path = os.path.join(work, name + ".rps")
+    try:
+        return float(open(path).read())
+    except (OSError, ValueError):
+        return None
+print("same-run ratios (targets: plan >= 50% of me; write >= 30% of me and >= 100% of the store's one-thread commit ceiling):")
+ceilings = {"sqlite": ("bare SQLite one-insert commits", rps("sqlite-commit")),
+            "postgres": ("pgbench one-insert commits, 1 client", rps("pg-commit-1"))}
+for store in ("sqlite", "postgres"):
+    me, plan, write = rps(f"{store}-me"), rps(f"{store}-plan"), rps(f"{store}-write")
+    if not me:
+        continue
+    label, ceiling = ceilings[store]
+    line = f"  {store:9} plan/me {plan / me:5.0%}   write/me {write / me:5.0%}"
+    if ceiling:
+        line += f"   write/ceiling {write / ceiling:5.0%} ({label}: {ceiling:.0f}/s)"
+    print(line)
+pg32 = rps(f"pg-commit-32")
+if pg32:
+    print(f"  pgbench one-insert commits, 32 clients (PostgreSQL's group-commit ceiling): {pg32:.0f}/s")
 PY
