@@ -58,7 +58,7 @@ async fn a_plan_starts_as_a_draft_and_a_participant_has_one_open_plan(app: TestA
     assert_eq!(created["leading_org"], "vasteras-kommun");
     assert_eq!(created["created_by"], "case_worker@vasteras-kommun");
     assert_eq!(created["version"], 1);
-    for field in ["coordinator", "support_at_start", "support_at_end"] {
+    for field in ["coordinator", "coordinator_org", "support_at_start", "support_at_end"] {
         assert!(created[field].is_null(), "{field}: {created}");
     }
     assert_eq!(created["platform"]["purpose"], "");
@@ -149,7 +149,7 @@ async fn plan_fields_are_patched_with_if_match(app: TestApp) {
     let plan = app.plan(&kommun()).await;
     let path = format!("/v1/plans/{plan}");
     let changes = [
-        json!({"status": "active", "coordinator": "samordnare-1"}),
+        json!({"status": "active", "coordinator": "samordnare-1", "coordinator_org": "samordningsforbundet"}),
         json!({"support_at_start": "financial_support"}),
         json!({"status": "completed", "support_at_end": "work"}),
     ];
@@ -169,6 +169,7 @@ async fn plan_fields_are_patched_with_if_match(app: TestApp) {
     let (_, plan) = read(&app, &path).await;
     assert_eq!(plan["status"], "completed");
     assert_eq!(plan["coordinator"], "samordnare-1", "fields not named are kept");
+    assert_eq!(plan["coordinator_org"], "samordningsforbundet");
     assert_eq!(plan["support_at_start"], "financial_support");
     assert_eq!(plan["support_at_end"], "work");
 }
