@@ -1,22 +1,26 @@
 //! Configuration from the environment (see the README's table).
 
+use crate::trust::Trust;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "data";
 pub const DEFAULT_ISSUER: &str = "samplan";
 pub const DEFAULT_AUDIENCE: &str = "samplan";
 
-/// How tokens are verified: an HS256 secret, a JWKS of the agencies'
-/// identity providers (RS256/ES256), or both.
+/// How tokens are verified: an HS256 secret (development and tests; it
+/// trusts every claim), the trust file's identity providers (RS256/ES256,
+/// each speaking only for its own organisations), or both.
 #[derive(Clone, Default)]
 pub struct JwtConfig {
     /// HS256 secret (`SAMPLAN_JWT_SECRET`, or the development secret).
     pub secret: Option<Vec<u8>>,
     /// Set in development mode: the file the generated secret lives in.
     pub development_secret: Option<PathBuf>,
-    /// The public keys of `SAMPLAN_JWT_PUBLIC_KEYS`.
-    pub public_keys: Option<jsonwebtoken::jwk::JwkSet>,
+    /// The trust file of `SAMPLAN_TRUST`.
+    pub trust: Option<Arc<Trust>>,
+    /// The `iss` of HS256 tokens.
     pub issuer: String,
     pub audience: String,
 }
@@ -26,7 +30,7 @@ impl std::fmt::Debug for JwtConfig {
         f.debug_struct("JwtConfig")
             .field("secret", &self.secret.as_ref().map(|_| "…"))
             .field("development_secret", &self.development_secret)
-            .field("public_keys", &self.public_keys.as_ref().map(|k| k.keys.len()))
+            .field("trust", &self.trust.as_ref().map(|t| t.providers().count()))
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .finish()
@@ -86,8 +90,14 @@ pub enum ConfigError {
     ShortSecret,
     #[error("SAMPLAN_SECRET_KEY must be at least 32 bytes")]
     ShortSecretKey,
-    #[error("SAMPLAN_JWT_PUBLIC_KEYS {path}: {reason}")]
-    PublicKeys { path: String, reason: String },
+    #[error("SAMPLAN_TRUST {path}: {reason}")]
+    Trust { path: String, reason: String },
+    #[error(
+        "SAMPLAN_JWT_PUBLIC_KEYS is no longer read: a JWKS alone lets any of its keys sign for any organisation. \
+         Write a trust file (the identity providers, their JWKS files and the organisations each speaks for; \
+         see the README, \"Trust file\") and name it in SAMPLAN_TRUST"
+    )]
+    PublicKeysWithoutTrust,
     #[error("cannot use the data directory {path}: {source}")]
     DataDir { path: PathBuf, source: std::io::Error },
 }
@@ -123,19 +133,35 @@ impl Config {
 
 impl JwtConfig {
     pub fn from_env(data_dir: &std::path::Path) -> Result<Self, ConfigError> {
+        Self::from_vars(data_dir, env)
+    }
+
+    /// [`JwtConfig::from_env`] over any source of variables.
+    fn from_vars(data_dir: &std::path::Path, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let secret = match env("SAMPLAN_JWT_SECRET") {
             Some(secret) if secret.len() < 32 => return Err(ConfigError::ShortSecret),
             secret => secret.map(String::into_bytes),
         };
-        let public_keys = env("SAMPLAN_JWT_PUBLIC_KEYS").map(|path| read_jwks(&path)).transpose()?;
+        let trust = match (env("SAMPLAN_TRUST"), env("SAMPLAN_JWT_PUBLIC_KEYS")) {
+            (None, Some(_)) => return Err(ConfigError::PublicKeysWithoutTrust),
+            (Some(path), public_keys) => {
+                if public_keys.is_some() {
+                    tracing::warn!("SAMPLAN_JWT_PUBLIC_KEYS is ignored: the trust file (SAMPLAN_TRUST) names the keys");
+                }
+                let trust = Trust::load(std::path::Path::new(&path))
+                    .map_err(|e| ConfigError::Trust { path: path.clone(), reason: e.to_string() })?;
+                Some(Arc::new(trust))
+            }
+            (None, None) => None,
+        };
         let mut config = JwtConfig {
             secret,
             development_secret: None,
-            public_keys,
+            trust,
             issuer: env("SAMPLAN_JWT_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.into()),
             audience: env("SAMPLAN_JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.into()),
         };
-        if config.secret.is_none() && config.public_keys.is_none() {
+        if config.secret.is_none() && config.trust.is_none() {
             let (secret, path) = development_secret(data_dir)?;
             config.secret = Some(secret);
             config.development_secret = Some(path);
@@ -146,17 +172,6 @@ impl JwtConfig {
     pub fn is_development(&self) -> bool {
         self.development_secret.is_some()
     }
-}
-
-/// Reads a JWKS file; every key needs a `kid` and must be an RSA or P-256 key.
-fn read_jwks(path: &str) -> Result<jsonwebtoken::jwk::JwkSet, ConfigError> {
-    let error = |reason: String| ConfigError::PublicKeys { path: path.into(), reason };
-    let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
-    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_str(&text).map_err(|e| error(e.to_string()))?;
-    if set.keys.iter().any(|k| k.common.key_id.as_deref().is_none_or(str::is_empty)) {
-        return Err(error("every key needs a kid".into()));
-    }
-    Ok(set)
 }
 
 fn ensure_dir(dir: &std::path::Path) -> Result<(), ConfigError> {
@@ -207,4 +222,36 @@ fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> 
         options.mode(0o600);
     }
     options.open(path)?.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars<'a>(set: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| set.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned())
+    }
+
+    #[test]
+    fn public_keys_without_a_trust_file_stop_the_start() {
+        let dir = std::env::temp_dir();
+        let secret = "a-secret-that-is-long-enough-for-hs256-0123456789";
+        for set in [
+            &[("SAMPLAN_JWT_PUBLIC_KEYS", "keys.jwks.json")][..],
+            &[("SAMPLAN_JWT_PUBLIC_KEYS", "keys.jwks.json"), ("SAMPLAN_JWT_SECRET", secret)][..],
+        ] {
+            let error = JwtConfig::from_vars(&dir, vars(set)).unwrap_err();
+            assert!(matches!(error, ConfigError::PublicKeysWithoutTrust), "{error}");
+            assert!(error.to_string().contains("SAMPLAN_TRUST"), "{error}");
+        }
+        let only_secret = JwtConfig::from_vars(&dir, vars(&[("SAMPLAN_JWT_SECRET", secret)])).unwrap();
+        assert!(only_secret.trust.is_none() && !only_secret.is_development());
+    }
+
+    #[test]
+    fn an_unreadable_trust_file_stops_the_start() {
+        let error = JwtConfig::from_vars(&std::env::temp_dir(), vars(&[("SAMPLAN_TRUST", "/nonexistent/trust.toml")]))
+            .unwrap_err();
+        assert!(error.to_string().starts_with("SAMPLAN_TRUST /nonexistent/trust.toml:"), "{error}");
+    }
 }

@@ -15,6 +15,7 @@ pub mod routes;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod trust;
 
 pub use config::Config;
 pub use startup::Application;

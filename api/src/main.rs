@@ -48,6 +48,12 @@ fn serve() -> Result<(), String> {
              kept in the data directory; mint one with `samplan token`. Never run like this in production."
         );
     }
+    if config.jwt.trust.is_some() && config.jwt.secret.is_some() {
+        tracing::warn!(
+            "SAMPLAN_JWT_SECRET is set beside SAMPLAN_TRUST: HS256 tokens are trusted for every claim, \
+             whatever the trust file says. Never run production like this."
+        );
+    }
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(config.clone()).await.map_err(|e| e.to_string())?;
         tracing::info!(address = %config.bind, port = app.port(), store = if config.is_sqlite() { "sqlite" } else { "postgres" }, "samplan listening");

@@ -8,7 +8,7 @@
 //! withdrawn or expired consent ends access at once.
 
 use crate::ids::{AssocId, OrgId};
-use crate::principal::{Principal, Role};
+use crate::principal::{Agency, Principal, Role};
 use chrono::{Datelike, NaiveDate, DateTime, Utc, Duration, Weekday};
 
 /// A consent as far as access is concerned.
@@ -42,8 +42,10 @@ pub struct ParticipantFacts<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct PlanFacts<'a> {
     pub leading_org: &'a OrgId,
-    /// The `sub` of the plan's coordinator, if one is assigned.
-    pub coordinator: Option<&'a str>,
+    /// The plan's coordinator, if one is assigned: a person (`sub`) of an
+    /// organisation. A `sub` alone names no one: each identity provider
+    /// hands out its own.
+    pub coordinator: Option<(&'a OrgId, &'a str)>,
 }
 
 /// Whether an action on a visible record is allowed. An invisible record is
@@ -189,9 +191,16 @@ pub fn may_read_access_log(principal: &Principal, participant: ParticipantFacts<
 pub fn may_write_plan_level(principal: &Principal, plan: PlanFacts<'_>) -> Decision {
     let leading = *plan.leading_org == principal.org
         && matches!(principal.role, Role::CaseWorker | Role::Integration);
-    let coordinator =
-        principal.role == Role::Coordinator && plan.coordinator == Some(principal.sub.as_str());
+    let coordinator = principal.role == Role::Coordinator
+        && plan.coordinator == Some((&principal.org, principal.sub.as_str()));
     Decision::from_bool(leading || coordinator)
+}
+
+/// Coordinators, project leads, auditors and admins are the association's
+/// own staff: a token may carry one of these roles only for an organisation
+/// of kind `association`.
+pub fn role_fits_agency(role: Role, agency: Agency) -> bool {
+    agency == Agency::Association || !matches!(role, Role::Coordinator | Role::ProjectLead | Role::Auditor | Role::Admin)
 }
 
 /// Rule 3: an organisation changes only its own contributions.
@@ -219,7 +228,6 @@ pub fn stockholm_today(now: DateTime<Utc>) -> NaiveDate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::principal::Agency;
 
     fn principal(org: &str, role: Role) -> Principal {
         Principal {
@@ -292,13 +300,31 @@ mod tests {
     #[test]
     fn plan_level_parts_belong_to_leading_case_worker_and_plan_coordinator() {
         let lead = OrgId::parse("vasteras-kommun").unwrap();
-        let plan = PlanFacts { leading_org: &lead, coordinator: Some("samordnare-1") };
+        let forbundet = OrgId::parse("samordningsforbundet").unwrap();
+        let plan = PlanFacts { leading_org: &lead, coordinator: Some((&forbundet, "samordnare-1")) };
         assert_eq!(may_write_plan_level(&principal("vasteras-kommun", Role::CaseWorker), plan), Decision::Allowed);
         assert_eq!(may_write_plan_level(&principal("af-vasteras", Role::CaseWorker), plan), Decision::Forbidden);
         let mut coordinator = principal("samordningsforbundet", Role::Coordinator);
         assert_eq!(may_write_plan_level(&coordinator, plan), Decision::Forbidden);
         coordinator.sub = "samordnare-1".into();
         assert_eq!(may_write_plan_level(&coordinator, plan), Decision::Allowed);
+        // The same `sub` from another organisation is someone else.
+        let mut namesake = principal("samordningsforbundet-sala", Role::Coordinator);
+        namesake.sub = "samordnare-1".into();
+        assert_eq!(may_write_plan_level(&namesake, plan), Decision::Forbidden);
+        let unassigned = PlanFacts { leading_org: &lead, coordinator: None };
+        assert_eq!(may_write_plan_level(&coordinator, unassigned), Decision::Forbidden);
+    }
+
+    #[test]
+    fn staff_roles_belong_to_the_association_kind() {
+        for role in Role::ALL {
+            assert!(role_fits_agency(role, Agency::Association), "{role:?}");
+            let staff = matches!(role, Role::Coordinator | Role::ProjectLead | Role::Auditor | Role::Admin);
+            for agency in [Agency::EmploymentOffice, Agency::SocialInsurance, Agency::Municipality, Agency::Region] {
+                assert_eq!(role_fits_agency(role, agency), !staff, "{role:?} {agency:?}");
+            }
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod ids;
+pub mod organisation;
 pub mod personnummer;
 pub mod plan;
 pub mod principal;
@@ -10,6 +11,7 @@ pub mod report;
 pub mod validation;
 
 pub use ids::{AssocId, OrgId};
+pub use organisation::Organisation;
 pub use personnummer::{PersonalIdentityNumber, PersonalIdentityNumberError};
 pub use plan::{Contributor, PlanStatus, ScaleValue, StepStatus, SupportSource};
 pub use principal::{Agency, Principal, Role};

@@ -10,6 +10,7 @@ pub struct Model {
     pub leading_org: String,
     pub status: String,
     pub coordinator: Option<String>,
+    pub coordinator_org: Option<String>,
     pub support_at_start: Option<String>,
     pub support_at_end: Option<String>,
     pub assoc: String,

@@ -131,7 +131,9 @@ pub async fn record(
         errors.add("organisations", format!("must name at most {ORGANISATIONS_MAX} organisations"));
     }
     for (i, raw) in body.organisations.iter().enumerate() {
-        if let Some(org) = errors.check(&format!("organisations[{i}]"), OrgId::parse(raw)) {
+        let field = format!("organisations[{i}]");
+        if let Some(org) = errors.check(&field, OrgId::parse(raw)) {
+            auth.check_organisation(&mut errors, &field, &org);
             organisations.insert(org);
         }
     }

@@ -6,6 +6,7 @@ pub mod changes;
 pub mod consents;
 pub mod enrolments;
 pub mod health;
+pub mod organisations;
 pub mod participants;
 pub mod plans;
 pub mod projects;
@@ -21,6 +22,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::live)
         .service(health::ready)
         .service(health::me)
+        .service(organisations::list)
         .service(participants::register)
         .service(participants::list)
         .service(participants::lookup)

@@ -121,6 +121,9 @@ pub struct Plan {
     pub leading_org: String,
     /// The `sub` of the plan's coordinator.
     pub coordinator: Option<String>,
+    /// The coordinator's organisation: with `coordinator` it names the person
+    /// (the same `sub` in another organisation is someone else).
+    pub coordinator_org: Option<String>,
     /// The participant's main source of support when the plan started.
     pub support_at_start: Option<SupportSource>,
     /// … and when it ended.
@@ -278,6 +281,7 @@ async fn load_plan<C: ConnectionTrait>(db: &C, plan: plan::Model) -> Result<Plan
         status: PlanStatus::parse(&plan.status).ok_or_else(|| corrupt("plan status"))?,
         leading_org: plan.leading_org,
         coordinator: plan.coordinator,
+        coordinator_org: plan.coordinator_org,
         support_at_start: support(plan.support_at_start)?,
         support_at_end: support(plan.support_at_end)?,
         version: plan.version,
@@ -304,7 +308,10 @@ async fn readings_of<C: ConnectionTrait>(db: &C, plan_id: Uuid) -> Result<Vec<sc
 
 fn plan_level(principal: &Principal, plan: &plan::Model) -> Result<(), ApiError> {
     let leading_org = OrgId::parse(&plan.leading_org).map_err(|_| corrupt("leading org"))?;
-    let facts = PlanFacts { leading_org: &leading_org, coordinator: plan.coordinator.as_deref() };
+    let coordinator_org =
+        plan.coordinator_org.as_deref().map(OrgId::parse).transpose().map_err(|_| corrupt("coordinator org"))?;
+    let coordinator = coordinator_org.as_ref().zip(plan.coordinator.as_deref());
+    let facts = PlanFacts { leading_org: &leading_org, coordinator };
     match access::may_write_plan_level(principal, facts) {
         Decision::Allowed => Ok(()),
         Decision::Forbidden => Err(ApiError::Forbidden(
@@ -353,8 +360,47 @@ fn texts(errors: &mut ValidationErrors, field: &str, items: &[String]) {
     }
 }
 
-fn contributor(errors: &mut ValidationErrors, field: &str, raw: &str) -> Option<Contributor> {
-    errors.check(field, Contributor::parse(raw).map_err(|_| "must be \"participant\" or an organisation slug"))
+/// `participant` or an organisation of the caller's association.
+fn contributor(errors: &mut ValidationErrors, auth: &Auth, field: &str, raw: &str) -> Option<Contributor> {
+    let parsed =
+        errors.check(field, Contributor::parse(raw).map_err(|_| "must be \"participant\" or an organisation slug"))?;
+    if let Contributor::Organisation(org) = &parsed {
+        auth.check_organisation(errors, field, org);
+    }
+    Some(parsed)
+}
+
+/// The plan's coordinator as a request names it: `coordinator` (a `sub`)
+/// and `coordinator_org` go together, since a `sub` alone names no one. The
+/// organisation is one of the association's; with a trust file, one whose
+/// kind may hold the coordinator role.
+fn coordinator(
+    errors: &mut ValidationErrors,
+    auth: &Auth,
+    sub: Option<&str>,
+    org: Option<&str>,
+) -> Option<(String, OrgId)> {
+    match (sub, org) {
+        (None, None) => None,
+        (Some(_), None) => {
+            errors.add("coordinator_org", "is required with coordinator: the coordinator is a person of an organisation");
+            None
+        }
+        (None, Some(_)) => {
+            errors.add("coordinator", "is required with coordinator_org");
+            None
+        }
+        (Some(sub), Some(org)) => {
+            validation::text(errors, "coordinator", sub, 255, true);
+            let org = errors.check("coordinator_org", OrgId::parse(org))?;
+            auth.check_organisation(errors, "coordinator_org", &org);
+            let kind = auth.trust.as_ref().and_then(|trust| trust.organisation(&auth.assoc, &org)).map(|o| o.agency);
+            if kind.is_some_and(|agency| !access::role_fits_agency(samplan_domain::Role::Coordinator, agency)) {
+                errors.add("coordinator_org", "must be an organisation of kind association");
+            }
+            Some((sub.to_owned(), org))
+        }
+    }
 }
 
 // ---------------------------------------------------------------- plans
@@ -381,9 +427,13 @@ pub struct NewPlan {
     /// `draft` (the default), `active` or `paused`.
     #[schema(schema_with = open_status)]
     pub status: Option<PlanStatus>,
-    /// The `sub` of the plan's coordinator; defaults to you when you are a coordinator.
+    /// The `sub` of the plan's coordinator, with `coordinator_org`; both
+    /// default to you when you are a coordinator.
     #[schema(max_length = 255, pattern = "[^\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]")]
     pub coordinator: Option<String>,
+    /// The coordinator's organisation; required with `coordinator`.
+    #[schema(pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")]
+    pub coordinator_org: Option<String>,
     pub support_at_start: Option<SupportSource>,
 }
 
@@ -412,13 +462,12 @@ pub async fn create_plan(auth: Auth, store: web::Data<Store>, Body(body): Body<N
     if !status.is_open() {
         errors.add("status", "a new plan starts as draft, active or paused");
     }
-    if let Some(coordinator) = &body.coordinator {
-        validation::text(&mut errors, "coordinator", coordinator, 255, true);
-    }
+    let coordinator = coordinator(&mut errors, &auth, body.coordinator.as_deref(), body.coordinator_org.as_deref());
     errors.finish(|| ())?;
-    let coordinator = body
-        .coordinator
-        .or_else(|| (auth.role == samplan_domain::Role::Coordinator).then(|| auth.sub.clone()));
+    let (coordinator, coordinator_org) = coordinator
+        .or_else(|| (auth.role == samplan_domain::Role::Coordinator).then(|| (auth.sub.clone(), auth.org.clone())))
+        .map(|(sub, org)| (sub, org.to_string()))
+        .unzip();
 
     let txn = store.begin_write(&auth).await?;
     let participant = scope::visible_participant(&*txn, &auth, body.participant_id, scope::today()).await?;
@@ -432,6 +481,7 @@ pub async fn create_plan(auth: Auth, store: web::Data<Store>, Body(body): Body<N
         leading_org: Set(org.clone()),
         status: Set(status.as_str().into()),
         coordinator: Set(coordinator),
+        coordinator_org: Set(coordinator_org),
         support_at_start: Set(body.support_at_start.map(|s| s.as_str().to_owned())),
         support_at_end: Set(None),
         assoc: Set(assoc.clone()),
@@ -510,9 +560,12 @@ pub async fn read_plan(auth: Auth, store: web::Data<Store>, id: web::Path<Uuid>)
 #[serde(deny_unknown_fields)]
 pub struct PlanChanges {
     pub status: Option<PlanStatus>,
-    /// The `sub` of the plan's coordinator.
+    /// The `sub` of the plan's coordinator, with `coordinator_org`.
     #[schema(max_length = 255, pattern = "[^\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]")]
     pub coordinator: Option<String>,
+    /// The coordinator's organisation; required with `coordinator`.
+    #[schema(pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")]
+    pub coordinator_org: Option<String>,
     pub support_at_start: Option<SupportSource>,
     pub support_at_end: Option<SupportSource>,
 }
@@ -541,9 +594,7 @@ pub async fn patch_plan(
     Body(body): Body<PlanChanges>,
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = ValidationErrors::new();
-    if let Some(coordinator) = &body.coordinator {
-        validation::text(&mut errors, "coordinator", coordinator, 255, true);
-    }
+    let coordinator = coordinator(&mut errors, &auth, body.coordinator.as_deref(), body.coordinator_org.as_deref());
     errors.finish(|| ())?;
     let txn = store.begin_write(&auth).await?;
     let (plan, _) = scope::visible_plan(&*txn, &auth, id.into_inner(), scope::today()).await?;
@@ -557,8 +608,10 @@ pub async fn patch_plan(
     if let Some(status) = body.status {
         update = update.col_expr(plan::Column::Status, Expr::value(status.as_str()));
     }
-    if let Some(coordinator) = body.coordinator {
-        update = update.col_expr(plan::Column::Coordinator, Expr::value(coordinator));
+    if let Some((sub, org)) = coordinator {
+        update = update
+            .col_expr(plan::Column::Coordinator, Expr::value(sub))
+            .col_expr(plan::Column::CoordinatorOrg, Expr::value(org.to_string()));
     }
     if let Some(source) = body.support_at_start {
         update = update.col_expr(plan::Column::SupportAtStart, Expr::value(source.as_str()));
@@ -672,8 +725,9 @@ pub async fn put_platform(
         errors.add("frames", format!("must have at most {LIST_MAX} organisations"));
     }
     for (org, frame) in &body.frames {
-        if OrgId::parse(org).is_err() {
-            errors.add("frames", "keys must be organisation slugs");
+        match OrgId::parse(org) {
+            Ok(org) => auth.check_organisation(&mut errors, "frames", &org),
+            Err(_) => errors.add("frames", "keys must be organisation slugs"),
         }
         validation::text(&mut errors, &format!("frames.{org}"), frame, TEXT_MAX, false);
     }
@@ -841,7 +895,7 @@ pub async fn add_resource(
     let mut errors = ValidationErrors::new();
     validation::text(&mut errors, "description", &body.description, TEXT_MAX, true);
     let noted_by = match &body.noted_by {
-        Some(raw) => contributor(&mut errors, "noted_by", raw),
+        Some(raw) => contributor(&mut errors, &auth, "noted_by", raw),
         None => Some(Contributor::Organisation(auth.org.clone())),
     };
     let noted_by = errors.finish(|| noted_by.expect("parsed when no errors"))?;
@@ -919,7 +973,7 @@ pub async fn add_step(
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = ValidationErrors::new();
     validation::text(&mut errors, "description", &body.description, TEXT_MAX, true);
-    let owner = contributor(&mut errors, "owner", &body.owner);
+    let owner = contributor(&mut errors, &auth, "owner", &body.owner);
     let owner = errors.finish(|| owner.expect("parsed when no errors"))?;
 
     let txn = store.begin_write(&auth).await?;
@@ -1020,7 +1074,7 @@ pub async fn patch_step(
     if let Some(outcome) = &body.outcome {
         validation::text(&mut errors, "outcome", outcome, TEXT_MAX, false);
     }
-    let owner = body.owner.as_deref().and_then(|raw| contributor(&mut errors, "owner", raw));
+    let owner = body.owner.as_deref().and_then(|raw| contributor(&mut errors, &auth, "owner", raw));
     errors.finish(|| ())?;
 
     let (plan_id, step_id) = path.into_inner();

@@ -161,21 +161,29 @@ fn check_texts(errors: &mut ValidationErrors, field: &str, items: &[String]) {
     }
 }
 
-fn check_orgs(errors: &mut ValidationErrors, field: &str, orgs: &[String]) {
+fn check_orgs(errors: &mut ValidationErrors, auth: &Auth, field: &str, orgs: &[String]) {
     for (i, org) in orgs.iter().enumerate() {
-        errors.check(&format!("{field}[{i}]"), OrgId::parse(org));
+        check_org(errors, auth, &format!("{field}[{i}]"), org);
+    }
+}
+
+/// An organisation slug of the caller's association.
+fn check_org(errors: &mut ValidationErrors, auth: &Auth, field: &str, raw: &str) {
+    if let Some(org) = errors.check(field, OrgId::parse(raw)) {
+        auth.check_organisation(errors, field, &org);
     }
 }
 
 fn check_parts(
     errors: &mut ValidationErrors,
+    auth: &Auth,
     platform: Option<&ProjectPlatform>,
     scenario: Option<&ProjectScenario>,
     resources: Option<&[String]>,
 ) {
     if let Some(platform) = platform {
         validation::text(errors, "platform.purpose", &platform.purpose, TEXT_MAX, false);
-        check_orgs(errors, "platform.frames", &platform.frames.keys().cloned().collect::<Vec<_>>());
+        check_orgs(errors, auth, "platform.frames", &platform.frames.keys().cloned().collect::<Vec<_>>());
         for (org, frame) in &platform.frames {
             validation::text(errors, &format!("platform.frames.{org}"), frame, TEXT_MAX, false);
         }
@@ -209,11 +217,11 @@ pub async fn create_project(auth: Auth, store: web::Data<Store>, Body(body): Bod
     writer(&auth)?;
     let mut errors = ValidationErrors::new();
     validation::text(&mut errors, "name", &body.name, 200, true);
-    check_orgs(&mut errors, "funding_organisations", &body.funding_organisations);
+    check_orgs(&mut errors, &auth, "funding_organisations", &body.funding_organisations);
     if body.period_until < body.period_from {
         errors.add("period_until", "must not be before period_from");
     }
-    check_parts(&mut errors, Some(&body.platform), Some(&body.solution_scenario), Some(&body.resources));
+    check_parts(&mut errors, &auth, Some(&body.platform), Some(&body.solution_scenario), Some(&body.resources));
     errors.finish(|| ())?;
 
     let txn = store.begin_write(&auth).await?;
@@ -317,9 +325,9 @@ pub async fn patch_project(
         validation::text(&mut errors, "name", name, 200, true);
     }
     if let Some(funders) = &body.funding_organisations {
-        check_orgs(&mut errors, "funding_organisations", funders);
+        check_orgs(&mut errors, &auth, "funding_organisations", funders);
     }
-    check_parts(&mut errors, body.platform.as_ref(), body.solution_scenario.as_ref(), body.resources.as_deref());
+    check_parts(&mut errors, &auth, body.platform.as_ref(), body.solution_scenario.as_ref(), body.resources.as_deref());
     errors.finish(|| ())?;
 
     let txn = store.begin_write(&auth).await?;
@@ -445,7 +453,7 @@ pub async fn add_milestone(
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = ValidationErrors::new();
     validation::text(&mut errors, "what", &body.what, TEXT_MAX, true);
-    errors.check("owner_org", OrgId::parse(&body.owner_org));
+    check_org(&mut errors, &auth, "owner_org", &body.owner_org);
     errors.finish(|| ())?;
     let txn = store.begin_write(&auth).await?;
     let project = project_of(&*txn, &auth, id.into_inner()).await?;
@@ -538,7 +546,7 @@ pub async fn patch_milestone(
         validation::text(&mut errors, "what_changed", changed, TEXT_MAX, false);
     }
     if let Some(org) = &body.owner_org {
-        errors.check("owner_org", OrgId::parse(org));
+        check_org(&mut errors, &auth, "owner_org", org);
     }
     errors.finish(|| ())?;
     let (project_id, milestone_id) = path.into_inner();

@@ -36,6 +36,8 @@ use std::fmt::Write as _;
 const ASSOC: &str = "vastmanland";
 const OWNER_ORG: &str = "vasteras-kommun";
 const PLAN_COORDINATOR: &str = "samordnare-1";
+/// The plan's coordinator's organisation: with the `sub`, the person.
+const COORDINATOR_ORG: &str = "samordningsforbundet";
 /// The organisation named by the consents the matrix records and withdraws:
 /// no principal of the matrix works for it, so they change no one's access.
 const THROWAWAY_ORG: &str = "folktandvarden-vasteras";
@@ -392,7 +394,7 @@ async fn build_fixture(
     let read = app.get(&format!("/v1/plans/{plan}"), &owner).await;
     let tag = etag(&read);
     let response =
-        app.patch(&format!("/v1/plans/{plan}"), &owner, Some(&tag), &json!({"coordinator": PLAN_COORDINATOR})).await;
+        app.patch(&format!("/v1/plans/{plan}"), &owner, Some(&tag), &json!({"coordinator": PLAN_COORDINATOR, "coordinator_org": COORDINATOR_ORG})).await;
     assert_eq!(response.status(), 200, "fixture: assign the coordinator");
 
     let steps = format!("/v1/plans/{plan}/steps");
@@ -463,7 +465,7 @@ fn sees(p: &Principal, fx: &Fixture, today: NaiveDate) -> bool {
 /// Rule 4: the plan-level parts.
 fn writes_plan_level(p: &Principal, fx: &Fixture) -> bool {
     (p.org == fx.leading_org && matches!(p.role, Role::CaseWorker | Role::Integration))
-        || (p.role == Role::Coordinator && p.sub == fx.coordinator)
+        || (p.role == Role::Coordinator && p.sub == fx.coordinator && p.org == COORDINATOR_ORG)
 }
 
 fn expected(row: Row, p: &Principal, fx: &Fixture, today: NaiveDate) -> Expected {

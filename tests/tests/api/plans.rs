@@ -58,7 +58,7 @@ async fn a_plan_starts_as_a_draft_and_a_participant_has_one_open_plan(app: TestA
     assert_eq!(created["leading_org"], "vasteras-kommun");
     assert_eq!(created["created_by"], "case_worker@vasteras-kommun");
     assert_eq!(created["version"], 1);
-    for field in ["coordinator", "support_at_start", "support_at_end"] {
+    for field in ["coordinator", "coordinator_org", "support_at_start", "support_at_end"] {
         assert!(created[field].is_null(), "{field}: {created}");
     }
     assert_eq!(created["platform"]["purpose"], "");
@@ -149,7 +149,7 @@ async fn plan_fields_are_patched_with_if_match(app: TestApp) {
     let plan = app.plan(&kommun()).await;
     let path = format!("/v1/plans/{plan}");
     let changes = [
-        json!({"status": "active", "coordinator": "samordnare-1"}),
+        json!({"status": "active", "coordinator": "samordnare-1", "coordinator_org": "samordningsforbundet"}),
         json!({"support_at_start": "financial_support"}),
         json!({"status": "completed", "support_at_end": "work"}),
     ];
@@ -169,6 +169,7 @@ async fn plan_fields_are_patched_with_if_match(app: TestApp) {
     let (_, plan) = read(&app, &path).await;
     assert_eq!(plan["status"], "completed");
     assert_eq!(plan["coordinator"], "samordnare-1", "fields not named are kept");
+    assert_eq!(plan["coordinator_org"], "samordningsforbundet");
     assert_eq!(plan["support_at_start"], "financial_support");
     assert_eq!(plan["support_at_end"], "work");
 }
@@ -434,7 +435,37 @@ async fn every_editable_object_requires_a_current_if_match(app: TestApp) {
     }
 }
 
+/// The coordinator is a person of an organisation: `coordinator` and
+/// `coordinator_org` go together, and a coordinator who starts a plan is its
+/// coordinator with its own organisation.
+async fn the_coordinator_is_named_with_its_organisation(app: TestApp) {
+    let plan = app.plan(&kommun()).await;
+    let path = format!("/v1/plans/{plan}");
+    for (change, missing) in [
+        (json!({"coordinator": "samordnare-1"}), "coordinator_org"),
+        (json!({"coordinator_org": "samordningsforbundet"}), "coordinator"),
+    ] {
+        let refused = problem(patch_plan(&app, &plan, "\"1\"", change.clone()).await, 422).await;
+        let fields: Vec<&str> = refused["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, vec![missing], "{change}: {refused}");
+    }
+    let (etag, stored) = read(&app, &path).await;
+    assert_eq!(etag, "\"1\"", "nothing changed");
+    assert!(stored["coordinator"].is_null() && stored["coordinator_org"].is_null(), "{stored}");
+
+    let mut claims = TestClaims::new("samordningsforbundet", "association", "coordinator");
+    claims.sub = "samordnare-2".into();
+    let coordinator = claims.sign();
+    let participant = app.participant(&coordinator, PIN_OTHER).await;
+    let response = app.post("/v1/plans", &coordinator, &json!({"participant_id": participant})).await;
+    assert_eq!(response.status(), 201);
+    let started = body(response).await;
+    assert_eq!(started["coordinator"], "samordnare-2", "{started}");
+    assert_eq!(started["coordinator_org"], "samordningsforbundet", "{started}");
+}
+
 store_tests!(
+    the_coordinator_is_named_with_its_organisation,
     a_plan_starts_as_a_draft_and_a_participant_has_one_open_plan,
     platform_and_solution_scenario_are_replaced_with_if_match,
     plan_fields_are_patched_with_if_match,

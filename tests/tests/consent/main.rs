@@ -420,10 +420,26 @@ async fn coordinator_sees_with_consent_and_writes_once_assigned(app: TestApp) {
     // The owner assigns the plan's coordinator.
     let response = app.get(&format!("/v1/plans/{plan}"), &kommun()).await;
     let plan_etag = etag(&response);
-    let response =
-        app.patch(&format!("/v1/plans/{plan}"), &kommun(), Some(&plan_etag), &json!({"coordinator": "samordnare-1"})).await;
+    let assign = json!({"coordinator": "samordnare-1", "coordinator_org": "samordningsforbundet"});
+    let response = app.patch(&format!("/v1/plans/{plan}"), &kommun(), Some(&plan_etag), &assign).await;
     assert_eq!(response.status(), 200, "assign coordinator");
-    assert_eq!(body(response).await["coordinator"], "samordnare-1");
+    let assigned = body(response).await;
+    assert_eq!(assigned["coordinator"], "samordnare-1");
+    assert_eq!(assigned["coordinator_org"], "samordningsforbundet");
+
+    // A coordinator of another organisation that sees the plan, carrying the
+    // same `sub` (each identity provider hands out its own), is not the
+    // plan's coordinator.
+    consent(&app, &participant, &["finsam-sala"], today(), today() + Duration::days(30)).await;
+    let mut claims = TestClaims::new("finsam-sala", "association", "coordinator");
+    claims.sub = "samordnare-1".into();
+    let namesake = claims.sign();
+    let response = app.get(&format!("/v1/plans/{plan}/platform"), &namesake).await;
+    assert_eq!(response.status(), 200, "the namesake sees the plan");
+    let refused = app.put(&format!("/v1/plans/{plan}/platform"), &namesake, Some(&platform_etag), &platform).await;
+    problem(refused, 403).await;
+    let unchanged = body(app.get(&format!("/v1/plans/{plan}/platform"), &kommun()).await).await;
+    assert_eq!(unchanged["purpose"], "", "the namesake wrote nothing: {unchanged}");
 
     let response = app.put(&format!("/v1/plans/{plan}/platform"), &samordnare, Some(&platform_etag), &platform).await;
     assert_eq!(response.status(), 200, "the plan's coordinator writes the platform");
