@@ -396,7 +396,9 @@ fn default_costs() -> CostParameters {
 #[into_params(parameter_in = Query)]
 pub struct PayoffQuery {
     pub project: Uuid,
+    /// First day of the period (default: the project's start); widened to the first of its month.
     pub from: Option<NaiveDate>,
+    /// Last day of the period (default: the project's end); widened to the end of its month.
     pub to: Option<NaiveDate>,
     /// Reproduce a report with an earlier version of the cost parameters
     /// (default: the version in effect on `to`).
@@ -421,7 +423,8 @@ pub struct Payoff {
     pub disclosure_control: DisclosureControl,
 }
 
-/// The socio-economic pay-off estimate of a project over a period.
+/// The socio-economic pay-off estimate of a project over a period of whole
+/// calendar months; `persons` is rounded to base 5 (see `disclosure_control`).
 #[utoipa::path(
     tag = "reports",
     params(PayoffQuery),
