@@ -2,6 +2,7 @@
 //! JSON bodies (with the offending field named, never its value), `If-Match`
 //! preconditions and cursor paging.
 
+use crate::config::SecretKey;
 use crate::error::ApiError;
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -300,7 +301,8 @@ pub fn encode_cursor(last: Uuid) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(last.as_bytes())
 }
 
-/// A cursor over a sequence number (audit events, the change feed).
+/// A cursor over a sequence number (audit events, read by auditors who see
+/// the whole association's log).
 pub fn encode_seq_cursor(seq: i64) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(seq.to_be_bytes())
 }
@@ -312,7 +314,73 @@ pub fn decode_seq_cursor(cursor: &str) -> Result<i64, ApiError> {
         .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
         .map(i64::from_be_bytes)
         .filter(|seq| *seq >= 0)
-        .ok_or_else(|| ApiError::BadRequest("The cursor is not one this API handed out.".into()))
+        .ok_or_else(bad_cursor)
+}
+
+fn bad_cursor() -> ApiError {
+    ApiError::BadRequest("The cursor is not one this API handed out.".into())
+}
+
+/// A position sealed with the server key for one owner (e.g. association and
+/// organisation), so that a client can neither read it nor make one up.
+///
+/// The position goes through a keyed 64-bit permutation (a four-round
+/// Feistel network whose round function is [`SecretKey::mac`]), so two
+/// cursors say nothing about how far apart their positions are, and a MAC
+/// over the result binds it to the owner: any other string is 400. Sealing is
+/// deterministic: the same position gives the same cursor.
+pub fn seal_position(key: &SecretKey, owner: &[&[u8]], position: i64) -> String {
+    let sealed = feistel(key, owner, position as u64, false).to_be_bytes();
+    let mut bytes = sealed.to_vec();
+    bytes.extend_from_slice(&cursor_tag(key, owner, &sealed));
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The position of a cursor made by [`seal_position`] for the same owner.
+pub fn open_position(key: &SecretKey, owner: &[&[u8]], cursor: &str) -> Result<i64, ApiError> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad_cursor())?;
+    let bytes = <[u8; 16]>::try_from(bytes).map_err(|_| bad_cursor())?;
+    let (sealed, tag) = bytes.split_at(8);
+    let sealed: [u8; 8] = sealed.try_into().expect("8 bytes");
+    // Constant time is not needed for secrecy here, but costs nothing.
+    let expected = cursor_tag(key, owner, &sealed);
+    if expected.iter().zip(tag).fold(0u8, |acc, (a, b)| acc | (a ^ b)) != 0 {
+        return Err(bad_cursor());
+    }
+    let position = feistel(key, owner, u64::from_be_bytes(sealed), true) as i64;
+    if position < 0 {
+        return Err(bad_cursor());
+    }
+    Ok(position)
+}
+
+fn cursor_tag(key: &SecretKey, owner: &[&[u8]], sealed: &[u8; 8]) -> [u8; 8] {
+    let parts: Vec<&[u8]> = owner.iter().copied().chain(std::iter::once(&sealed[..])).collect();
+    key.mac("samplan cursor tag v1", &parts)[..8].try_into().expect("8 bytes")
+}
+
+/// A keyed permutation of 64-bit values: four Feistel rounds over 32-bit
+/// halves (Luby–Rackoff), `inverse` undoing them.
+fn feistel(key: &SecretKey, owner: &[&[u8]], value: u64, inverse: bool) -> u64 {
+    const ROUNDS: u8 = 4;
+    let round = |i: u8, half: u32| -> u32 {
+        let half = half.to_be_bytes();
+        let round = [i];
+        let parts: Vec<&[u8]> = owner.iter().copied().chain([&round[..], &half[..]]).collect();
+        let mac = key.mac("samplan cursor feistel v1", &parts);
+        u32::from_be_bytes(mac[..4].try_into().expect("4 bytes"))
+    };
+    let (mut left, mut right) = ((value >> 32) as u32, value as u32);
+    if inverse {
+        for i in (0..ROUNDS).rev() {
+            (left, right) = (right ^ round(i, left), left);
+        }
+    } else {
+        for i in 0..ROUNDS {
+            (left, right) = (right, left ^ round(i, right));
+        }
+    }
+    (u64::from(left) << 32) | u64::from(right)
 }
 
 fn decode_cursor(cursor: &str) -> Result<Uuid, ApiError> {
@@ -320,7 +388,7 @@ fn decode_cursor(cursor: &str) -> Result<Uuid, ApiError> {
         .decode(cursor)
         .ok()
         .and_then(|bytes| Uuid::from_slice(&bytes).ok())
-        .ok_or_else(|| ApiError::BadRequest("The cursor is not one this API handed out.".into()))
+        .ok_or_else(bad_cursor)
 }
 
 #[cfg(test)]
@@ -392,5 +460,47 @@ mod tests {
         assert_eq!((page.limit, page.after), (MAX_LIMIT, Some(id)));
         let bad = PageQuery { limit: None, cursor: Some("not-a-cursor".into()) };
         assert!(matches!(bad.page(), Err(ApiError::BadRequest(_))));
+    }
+
+    fn key() -> SecretKey {
+        SecretKey::new(*b"a-test-key-of-thirty-two-bytes!!").unwrap()
+    }
+
+    #[test]
+    fn sealed_positions_open_only_for_their_owner() {
+        let owner: &[&[u8]] = &[b"vastmanland", b"af-vasteras"];
+        for position in [0, 1, 2, 41, 1 << 40, i64::MAX] {
+            let cursor = seal_position(&key(), owner, position);
+            assert_eq!(seal_position(&key(), owner, position), cursor, "deterministic");
+            assert_eq!(open_position(&key(), owner, &cursor).unwrap(), position);
+            assert!(open_position(&key(), &[b"vastmanland", b"vasteras-kommun"], &cursor).is_err(), "another owner");
+            let other = SecretKey::new(*b"another-key-of-thirty-two-bytes!").unwrap();
+            assert!(open_position(&other, owner, &cursor).is_err(), "another key");
+        }
+        // Every single-character change is refused.
+        let cursor = seal_position(&key(), owner, 7);
+        for i in 0..cursor.len() {
+            for c in ['A', 'f', '0', '_'] {
+                let mut tampered = cursor.clone();
+                tampered.replace_range(i..=i, &c.to_string());
+                if tampered != cursor {
+                    assert!(open_position(&key(), owner, &tampered).is_err(), "{tampered}");
+                }
+            }
+        }
+        assert!(open_position(&key(), owner, &encode_seq_cursor(7)).is_err(), "a plain number");
+    }
+
+    #[test]
+    fn sealed_neighbours_look_unrelated() {
+        let owner: &[&[u8]] = &[b"vastmanland", b"af-vasteras"];
+        let sealed = |p: i64| {
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(seal_position(&key(), owner, p)).unwrap();
+            u64::from_be_bytes(bytes[..8].try_into().unwrap())
+        };
+        // Consecutive positions differ in about half their 64 bits, not in the last few.
+        let flipped: u32 = (0..200).map(|p| (sealed(p) ^ sealed(p + 1)).count_ones()).sum();
+        let mean = f64::from(flipped) / 200.0;
+        assert!((26.0..38.0).contains(&mean), "{mean}");
     }
 }

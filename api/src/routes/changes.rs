@@ -1,10 +1,18 @@
 //! The change feed: what changed in the association, in commit order,
 //! filtered by what the principal may see now.
+//!
+//! The feed's order is the association's sequence of changes, which counts
+//! writes about every participant. So that an organisation cannot count the
+//! writes about participants it does not see, no item carries that number and
+//! the cursor is the position sealed with the server key for the caller's
+//! association and organisation (`extract::seal_position`): opaque, and the
+//! same until something the caller sees is added.
 
 use crate::auth::Auth;
 use crate::entities::{change, participant};
 use crate::error::{ApiError, Problem};
-use crate::extract::{DEFAULT_LIMIT, MAX_LIMIT, decode_seq_cursor, encode_seq_cursor};
+use crate::config::SecretKey;
+use crate::extract::{DEFAULT_LIMIT, MAX_LIMIT, open_position, seal_position};
 use crate::store::{Store, scope};
 use actix_web::{get, web};
 use chrono::{DateTime, TimeZone, Utc};
@@ -19,8 +27,8 @@ use uuid::Uuid;
 #[into_params(parameter_in = Query)]
 pub struct ChangesQuery {
     /// The `next_cursor` of your last poll; omit to start from the beginning.
-    // 8 bytes (a non-negative sequence number) in unpadded base64url.
-    #[param(pattern = "^[A-Za-f][A-Za-z0-9_-]{9}[AEIMQUYcgkosw048]$")]
+    // 16 bytes (a sealed position and its tag) in unpadded base64url.
+    #[param(pattern = "^[A-Za-z0-9_-]{21}[AQgw]$")]
     pub after: Option<String>,
     /// Changes per page, 1–500 (default 50; larger values are capped).
     #[param(minimum = 1, example = 50)]
@@ -29,8 +37,6 @@ pub struct ChangesQuery {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Change {
-    /// Position in the association's feed.
-    pub seq: i64,
     /// `participant`, `plan`, `platform`, `solution_scenario`, `resource`, `step`, `scale_reading`, `meeting` or `consent`.
     pub resource_type: String,
     pub resource_id: Uuid,
@@ -46,7 +52,8 @@ pub struct Change {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChangePage {
     pub items: Vec<Change>,
-    /// Poll again with `after=<next_cursor>`; it stays the same while nothing new has happened.
+    /// Poll again with `after=<next_cursor>`; it stays the same while nothing new that you may see
+    /// has happened. Opaque: it cannot be read, compared or made up (400).
     pub next_cursor: String,
 }
 
@@ -67,6 +74,7 @@ pub struct ChangePage {
 pub async fn feed(
     auth: Auth,
     store: web::Data<Store>,
+    key: web::Data<SecretKey>,
     query: web::Query<ChangesQuery>,
 ) -> Result<web::Json<ChangePage>, ApiError> {
     let limit = match query.limit {
@@ -74,9 +82,10 @@ pub async fn feed(
         Some(n) if n >= 1 => (n as u64).min(MAX_LIMIT),
         Some(_) => return Err(ApiError::BadRequest("limit must be at least 1.".into())),
     };
-    let after = query.after.as_deref().map(decode_seq_cursor).transpose()?.unwrap_or(0);
+    let owner: [&[u8]; 2] = [auth.assoc.as_str().as_bytes(), auth.org.as_str().as_bytes()];
+    let after = query.after.as_deref().map(|c| open_position(&key, &owner, c)).transpose()?.unwrap_or(0);
     let Some(visible) = scope::participant_condition(&auth, scope::today()) else {
-        return Ok(web::Json(ChangePage { items: Vec::new(), next_cursor: encode_seq_cursor(after) }));
+        return Ok(web::Json(ChangePage { items: Vec::new(), next_cursor: seal_position(&key, &owner, after) }));
     };
     let visible_ids = Query::select().column(participant::Column::Id).from(participant::Entity).cond_where(visible).to_owned();
     let rows = change::Entity::find()
@@ -87,13 +96,12 @@ pub async fn feed(
         .limit(limit)
         .all(store.db())
         .await?;
-    let next_cursor = encode_seq_cursor(rows.last().map_or(after, |last| last.seq));
+    let next_cursor = seal_position(&key, &owner, rows.last().map_or(after, |last| last.seq));
     let items = rows
         .into_iter()
         .map(|row| {
             auth.audit.saw(row.participant_id);
             Change {
-                seq: row.seq,
                 resource_type: row.resource_type,
                 resource_id: row.resource_id,
                 participant_id: row.participant_id,

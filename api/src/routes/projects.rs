@@ -3,6 +3,7 @@
 //! association reads them; project leads and coordinators write them.
 
 use crate::auth::Auth;
+use crate::config::SecretKey;
 use crate::entities::{enrolment, milestone, project};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Body, IfMatch, PageQuery, encode_cursor, etag};
@@ -11,7 +12,7 @@ use crate::store::Store;
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use samplan_domain::access::{self, Decision};
-use samplan_domain::report::{self, Cell, Count, MilestoneStatus};
+use samplan_domain::report::{self, Cell, DisclosureControl, MilestoneStatus};
 use samplan_domain::validation::{self, ValidationErrors};
 use samplan_domain::{OrgId, Principal};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -596,9 +597,9 @@ pub struct Month {
     /// `YYYY-MM`.
     #[schema(example = "2026-11")]
     pub month: String,
-    /// Enrolments that month (suppressed under 5).
+    /// People enrolled that month (suppressed under 5, rounded to base 5).
     pub enrolled: Cell,
-    /// Exits that month (suppressed under 5).
+    /// People who left that month (suppressed under 5, rounded to base 5).
     pub exited: Cell,
 }
 
@@ -609,6 +610,8 @@ pub struct Timeline {
     pub milestones: Vec<Milestone>,
     /// Every month of the project's period.
     pub months: Vec<Month>,
+    /// How the monthly counts were protected, and the bound of the rounding.
+    pub disclosure_control: DisclosureControl,
 }
 
 fn month_key(date: NaiveDate) -> (i32, u32) {
@@ -616,7 +619,8 @@ fn month_key(date: NaiveDate) -> (i32, u32) {
 }
 
 /// The strategic timeline: milestones in date order, with monthly enrolment
-/// and exit counts (aggregated; counts under 5 are suppressed).
+/// and exit counts (aggregated; counts under 5 are suppressed, the others
+/// rounded to base 5 as `disclosure_control` states).
 #[utoipa::path(
     tag = "projects",
     params(("id" = Uuid, Path)),
@@ -624,7 +628,12 @@ fn month_key(date: NaiveDate) -> (i32, u32) {
     security(("bearer" = []))
 )]
 #[get("/v1/projects/{id}/timeline")]
-pub async fn timeline(auth: Auth, store: web::Data<Store>, id: web::Path<Uuid>) -> Result<web::Json<Timeline>, ApiError> {
+pub async fn timeline(
+    auth: Auth,
+    store: web::Data<Store>,
+    key: web::Data<SecretKey>,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<Timeline>, ApiError> {
     let project = project_of(store.db(), &auth, id.into_inner()).await?;
     let milestones = milestone::Entity::find()
         .filter(milestone::Column::ProjectId.eq(project.id))
@@ -642,14 +651,14 @@ pub async fn timeline(auth: Auth, store: web::Data<Store>, id: web::Path<Uuid>) 
         (year, month) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
     }
     let in_range = |date: NaiveDate| keys.first().is_some_and(|f| month_key(date) >= *f) && keys.last().is_some_and(|l| month_key(date) <= *l);
-    let mut enrolled: Vec<Count> =
-        keys.iter().map(|k| Count::new(people(enrolments.iter().filter(|e| month_key(e.enrolled_on) == *k)))).collect();
-    let mut exited: Vec<Count> =
-        keys.iter().map(|k| Count::new(people(enrolments.iter().filter(|e| e.left_on.map(month_key) == Some(*k))))).collect();
+    let mut enrolled: Vec<_> =
+        keys.iter().map(|k| people(&key, enrolments.iter().filter(|e| month_key(e.enrolled_on) == *k))).collect();
+    let mut exited: Vec<_> =
+        keys.iter().map(|k| people(&key, enrolments.iter().filter(|e| e.left_on.map(month_key) == Some(*k)))).collect();
     // The months add up to the period's totals in the project report:
     // protect them together so no hidden month can be derived from it.
-    let mut enrolled_total = Count::new(people(enrolments.iter().filter(|e| in_range(e.enrolled_on))));
-    let mut exited_total = Count::new(people(enrolments.iter().filter(|e| e.left_on.is_some_and(in_range))));
+    let mut enrolled_total = people(&key, enrolments.iter().filter(|e| in_range(e.enrolled_on)));
+    let mut exited_total = people(&key, enrolments.iter().filter(|e| e.left_on.is_some_and(in_range)));
     report::protect(&mut enrolled.iter_mut().collect::<Vec<_>>(), &mut enrolled_total);
     report::protect(&mut exited.iter_mut().collect::<Vec<_>>(), &mut exited_total);
     let months = keys
@@ -665,6 +674,7 @@ pub async fn timeline(auth: Auth, store: web::Data<Store>, id: web::Path<Uuid>) 
         project: project_view(project)?,
         milestones: milestones.into_iter().map(milestone_view).collect::<Result<_, _>>()?,
         months,
+        disclosure_control: DisclosureControl::applied(),
     }))
 }
 

@@ -1,12 +1,15 @@
 //! Aggregate reports for project leads, coordinators and auditors: enrolment,
 //! outcomes at exit, scale movement and the socio-economic pay-off. No
-//! named person, no cell under 5 people (see `domain::report`).
+//! named person, no cell under 5 people, whole calendar months, and every
+//! shown count randomly rounded to base 5 by a cell key: a keyed hash of the
+//! set of people the count describes (see `domain::report`).
 //!
 //! Only enrolments the enrolling organisation may still see are counted —
 //! the participant is its own, or an active consent names it — so a
 //! withdrawn consent takes a person out of the figures too.
 
 use crate::auth::Auth;
+use crate::config::SecretKey;
 use crate::entities::{cost_parameter, enrolment, scale_reading};
 use crate::error::{ApiError, Problem};
 use crate::routes::projects::project_of;
@@ -16,11 +19,11 @@ use actix_web::{HttpRequest, HttpResponse, get, put, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use samplan_domain::SupportSource;
 use samplan_domain::access::{self, Decision};
-use samplan_domain::report::{self, Cell, Count, ExitReason};
+use samplan_domain::report::{self, Cell, CellKey, Count, DisclosureControl, ExitReason};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -58,9 +61,9 @@ fn reader(auth: &Auth) -> Result<(), ApiError> {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
-    /// First day of the period (default: the project's start).
+    /// First day of the period (default: the project's start); widened to the first of its month.
     pub from: Option<NaiveDate>,
-    /// Last day of the period (default: the project's end).
+    /// Last day of the period (default: the project's end); widened to the end of its month.
     pub to: Option<NaiveDate>,
 }
 
@@ -94,6 +97,7 @@ pub struct ScaleMovement {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProjectReport {
     pub project_id: Uuid,
+    /// The period reported: whole calendar months.
     pub from: NaiveDate,
     pub to: NaiveDate,
     /// Enrolled at some time in the period.
@@ -107,6 +111,8 @@ pub struct ProjectReport {
     pub scale_movement: ScaleMovement,
     /// Cells describing fewer than this many people are suppressed.
     pub min_cell: u64,
+    /// How the figures were protected, and the bound of the rounding.
+    pub disclosure_control: DisclosureControl,
 }
 
 /// The figures of one project and period, protected together so that no
@@ -125,43 +131,59 @@ fn support(stored: &str) -> Option<SupportSource> {
     SupportSource::parse(stored)
 }
 
-/// How many people (not enrolments: one person may be enrolled twice).
-pub fn people<'a>(enrolments: impl IntoIterator<Item = &'a enrolment::Model>) -> u64 {
-    enrolments.into_iter().map(|e| e.participant_id).collect::<std::collections::HashSet<_>>().len() as u64
+/// The cell key of a set of people: HMAC with the server key over their
+/// sorted ids. Only the set counts (not the figure, period or project), so
+/// the same people are always rounded the same way wherever they appear.
+pub fn cell_key(key: &SecretKey, people: &BTreeSet<Uuid>) -> CellKey {
+    let ids: Vec<u8> = people.iter().flat_map(|id| *id.as_bytes()).collect();
+    let mac = key.mac("samplan report cell v1", &[&ids]);
+    CellKey::from_bytes(mac[..8].try_into().expect("8 bytes"))
 }
 
-fn figures(enrolments: &[enrolment::Model], from: NaiveDate, to: NaiveDate) -> Figures {
+/// How many people (not enrolments: one person may be enrolled twice), with
+/// the cell key of that set.
+pub fn people<'a>(key: &SecretKey, enrolments: impl IntoIterator<Item = &'a enrolment::Model>) -> Count {
+    people_of(key, enrolments.into_iter().map(|e| e.participant_id).collect())
+}
+
+fn people_of(key: &SecretKey, set: BTreeSet<Uuid>) -> Count {
+    Count::new(set.len() as u64, cell_key(key, &set))
+}
+
+fn figures(key: &SecretKey, enrolments: &[enrolment::Model], from: NaiveDate, to: NaiveDate) -> Figures {
     let in_period: Vec<&enrolment::Model> =
         enrolments.iter().filter(|e| e.enrolled_on <= to && e.left_on.is_none_or(|left| left >= from)).collect();
     let (exited, still): (Vec<&enrolment::Model>, Vec<&enrolment::Model>) =
         in_period.iter().partition(|e| e.left_on.is_some_and(|l| l <= to));
-    let mut enrolled = Count::new(people(in_period.iter().copied()));
-    let mut active = Count::new(people(still.iter().copied()));
-    let mut exited_total = Count::new(people(exited.iter().copied()));
+    let mut enrolled = people(key, in_period.iter().copied());
+    let mut active = people(key, still.iter().copied());
+    let mut exited_total = people(key, exited.iter().copied());
     let mut reasons: Vec<(ExitReason, Count)> = ExitReason::ALL
         .into_iter()
-        .map(|r| (r, Count::new(people(exited.iter().copied().filter(|e| e.exit_reason.as_deref() == Some(r.as_str()))))))
+        .map(|r| (r, people(key, exited.iter().copied().filter(|e| e.exit_reason.as_deref() == Some(r.as_str())))))
         .collect();
     let mut matrix: Vec<(SupportSource, SupportSource, Count)> = Vec::new();
     for start in SupportSource::ALL {
         for end in SupportSource::ALL {
             let n = people(
+                key,
                 exited
                     .iter()
                     .copied()
                     .filter(|e| support(&e.support_at_start) == Some(start))
                     .filter(|e| e.support_at_exit.as_deref().and_then(support) == Some(end)),
             );
-            matrix.push((start, end, Count::new(n)));
+            matrix.push((start, end, n));
         }
     }
-    let mut moved = Count::new(people(
+    let mut moved = people(
+        key,
         exited
             .iter()
             .copied()
             .filter(|e| support(&e.support_at_start).is_some_and(report::is_public_support))
             .filter(|e| e.support_at_exit.as_deref().and_then(support).is_some_and(report::is_self_support)),
-    ));
+    );
 
     report::protect(&mut [&mut active, &mut exited_total], &mut enrolled);
     let mut exits_for_reasons = exited_total;
@@ -183,15 +205,17 @@ fn figures(enrolments: &[enrolment::Model], from: NaiveDate, to: NaiveDate) -> F
 
 async fn scale_movement<C: ConnectionTrait>(
     db: &C,
+    key: &SecretKey,
     enrolments: &[enrolment::Model],
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<ScaleMovement, ApiError> {
-    let plans: Vec<Uuid> = enrolments
+    let participant_of: HashMap<Uuid, Uuid> = enrolments
         .iter()
         .filter(|e| e.enrolled_on <= to && e.left_on.is_none_or(|left| left >= from))
-        .map(|e| e.plan_id)
+        .map(|e| (e.plan_id, e.participant_id))
         .collect();
+    let plans: Vec<Uuid> = participant_of.keys().copied().collect();
     let readings = if plans.is_empty() {
         Vec::new()
     } else {
@@ -208,23 +232,30 @@ async fn scale_movement<C: ConnectionTrait>(
         entry.1 = i64::from(reading.value);
         entry.2 += 1;
     }
-    let mut changes: Vec<i64> = series.values().filter(|(_, _, n)| *n >= 2).map(|(first, last, _)| last - first).collect();
-    let participants = Count::new(changes.len() as u64);
+    // One series per plan; a person is counted once (by their latest plan's series).
+    let mut by_person: HashMap<Uuid, i64> = HashMap::new();
+    for (plan, (first, last, n)) in &series {
+        if let (true, Some(person)) = (*n >= 2, participant_of.get(plan)) {
+            by_person.insert(*person, last - first);
+        }
+    }
+    let mut changes: Vec<i64> = by_person.values().copied().collect();
+    let all_set: BTreeSet<Uuid> = by_person.keys().copied().collect();
+    let up_set: BTreeSet<Uuid> = by_person.iter().filter(|(_, c)| **c > 0).map(|(p, _)| *p).collect();
+    let rest_set: BTreeSet<Uuid> = all_set.difference(&up_set).copied().collect();
+    let participants = people_of(key, all_set.clone());
     if participants.suppressed() {
         return Ok(ScaleMovement { participants: participants.cell(), median_change: None, share_improved: None, suppressed: true });
     }
     // A share is two counts in disguise (improved, not improved): shown only
-    // when neither describes 1–4 people.
-    let improved = changes.iter().filter(|c| **c > 0).count() as u64;
-    let (mut up, mut rest, mut all) =
-        (Count::new(improved), Count::new(changes.len() as u64 - improved), Count::new(changes.len() as u64));
-    for count in [&mut up, &mut rest] {
-        if count.cell().value == Some(0) {
-            *count = Count::new(report::MIN_CELL);
-        }
-    }
+    // when neither describes 1–4 people, and then as the ratio of the two
+    // rounded counts, so that it says no more than they do.
+    let (mut up, mut rest, mut all) = (people_of(key, up_set), people_of(key, rest_set), people_of(key, all_set));
     report::protect(&mut [&mut up, &mut rest], &mut all);
-    let share = (!up.suppressed()).then(|| ((improved as f64 / changes.len() as f64) * 1000.0).round() / 1000.0);
+    let share = match (up.cell().value, all.cell().value) {
+        (Some(up), Some(all)) => Some(((up as f64 / all as f64).min(1.0) * 1000.0).round() / 1000.0),
+        _ => None,
+    };
     Ok(ScaleMovement {
         participants: participants.cell(),
         median_change: report::median(&mut changes),
@@ -233,13 +264,15 @@ async fn scale_movement<C: ConnectionTrait>(
     })
 }
 
+/// The period asked for (default: the project's), widened to whole calendar
+/// months so that no two periods can differ by a day.
 fn period(project: &crate::entities::project::Model, query: &PeriodQuery) -> Result<(NaiveDate, NaiveDate), ApiError> {
     let from = query.from.unwrap_or(project.period_from);
     let to = query.to.unwrap_or(project.period_until);
     if to < from {
         return Err(ApiError::BadRequest("to must not be before from.".into()));
     }
-    Ok((from, to))
+    Ok(report::whole_months(from, to))
 }
 
 fn wants_csv(req: &HttpRequest) -> bool {
@@ -250,17 +283,25 @@ fn csv_value(cell: &Cell) -> (String, &'static str) {
     (cell.value.map(|v| v.to_string()).unwrap_or_default(), if cell.suppressed { "true" } else { "false" })
 }
 
+/// A CSV export: the disclosure-control line, then the table.
+pub fn csv_response(table: String) -> HttpResponse {
+    let text = format!("{}\r\n{table}", DisclosureControl::applied().csv_line());
+    HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(text)
+}
+
 fn csv(rows: Vec<(String, String, Cell)>) -> HttpResponse {
     let mut text = String::from("figure,key,value,suppressed\r\n");
     for (figure, key, cell) in rows {
         let (value, suppressed) = csv_value(&cell);
         text.push_str(&format!("{figure},{key},{value},{suppressed}\r\n"));
     }
-    HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(text)
+    csv_response(text)
 }
 
-/// Enrolment and outcomes of one project over a period: JSON, or CSV with
-/// `Accept: text/csv`.
+/// Enrolment and outcomes of one project over a period of whole calendar
+/// months: JSON, or CSV with `Accept: text/csv` (its first line states the
+/// disclosure control). Shown counts are rounded to base 5 (see
+/// `disclosure_control`).
 #[utoipa::path(
     tag = "reports",
     params(("id" = Uuid, Path, description = "Project id"), PeriodQuery),
@@ -276,6 +317,7 @@ fn csv(rows: Vec<(String, String, Cell)>) -> HttpResponse {
 pub async fn project_report(
     auth: Auth,
     store: web::Data<Store>,
+    key: web::Data<SecretKey>,
     id: web::Path<Uuid>,
     query: web::Query<PeriodQuery>,
     req: HttpRequest,
@@ -284,7 +326,7 @@ pub async fn project_report(
     reader(&auth)?;
     let (from, to) = period(&project, &query)?;
     let enrolments = counted_enrolments(store.db(), project.id).await?;
-    let f = figures(&enrolments, from, to);
+    let f = figures(&key, &enrolments, from, to);
     let report = ProjectReport {
         project_id: project.id,
         from,
@@ -296,8 +338,9 @@ pub async fn project_report(
             by_reason: f.reasons.iter().map(|(r, c)| (r.as_str().to_owned(), c.cell())).collect(),
         },
         support_movement: f.matrix.iter().map(|(s, e, c)| Movement { from: *s, to: *e, count: c.cell() }).collect(),
-        scale_movement: scale_movement(store.db(), &enrolments, from, to).await?,
+        scale_movement: scale_movement(store.db(), &key, &enrolments, from, to).await?,
         min_cell: report::MIN_CELL,
+        disclosure_control: DisclosureControl::applied(),
     };
     if wants_csv(&req) {
         let mut rows = vec![
@@ -353,7 +396,9 @@ fn default_costs() -> CostParameters {
 #[into_params(parameter_in = Query)]
 pub struct PayoffQuery {
     pub project: Uuid,
+    /// First day of the period (default: the project's start); widened to the first of its month.
     pub from: Option<NaiveDate>,
+    /// Last day of the period (default: the project's end); widened to the end of its month.
     pub to: Option<NaiveDate>,
     /// Reproduce a report with an earlier version of the cost parameters
     /// (default: the version in effect on `to`).
@@ -374,9 +419,12 @@ pub struct Payoff {
     pub suppressed: bool,
     /// The cost parameters used, with their version.
     pub cost_parameters: CostParameters,
+    /// How `persons` was protected, and the bound of the rounding.
+    pub disclosure_control: DisclosureControl,
 }
 
-/// The socio-economic pay-off estimate of a project over a period.
+/// The socio-economic pay-off estimate of a project over a period of whole
+/// calendar months; `persons` is rounded to base 5 (see `disclosure_control`).
 #[utoipa::path(
     tag = "reports",
     params(PayoffQuery),
@@ -392,6 +440,7 @@ pub struct Payoff {
 pub async fn payoff(
     auth: Auth,
     store: web::Data<Store>,
+    key: web::Data<SecretKey>,
     query: web::Query<PayoffQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
@@ -415,7 +464,7 @@ pub async fn payoff(
             .map_or_else(default_costs, cost_view),
     };
     let enrolments = counted_enrolments(store.db(), project.id).await?;
-    let persons = figures(&enrolments, from, to).moved_to_self_support.cell();
+    let persons = figures(&key, &enrolments, from, to).moved_to_self_support.cell();
     let estimate = persons.value.map(|n| n as i64 * costs.annual_cost_of_exclusion_sek);
     let payoff = Payoff {
         project_id: project.id,
@@ -425,6 +474,7 @@ pub async fn payoff(
         estimated_annual_payoff_sek: estimate,
         suppressed: persons.suppressed,
         cost_parameters: costs,
+        disclosure_control: DisclosureControl::applied(),
     };
     if wants_csv(&req) {
         let text = format!(
@@ -439,7 +489,7 @@ pub async fn payoff(
             payoff.cost_parameters.version,
             payoff.estimated_annual_payoff_sek.map(|v| v.to_string()).unwrap_or_default(),
         );
-        return Ok(HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(text));
+        return Ok(csv_response(text));
     }
     Ok(HttpResponse::Ok().json(payoff))
 }

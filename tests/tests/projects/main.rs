@@ -16,7 +16,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 const FROM: &str = "2025-01-10";
 const UNTIL: &str = "2025-12-20";
+/// The project's period widened to whole calendar months, as reports use it.
+const REPORTED_FROM: &str = "2025-01-01";
+const REPORTED_UNTIL: &str = "2025-12-31";
 const MIN_CELL: u64 = 5;
+const BASE: u64 = 5;
 
 // ---------------------------------------------------------------- principals
 
@@ -216,6 +220,20 @@ fn shown_cell(n: u64) -> Value {
     json!({"value": n, "suppressed": false})
 }
 
+/// The cell the server shows for these people: rounded to base 5 by the cell
+/// key of the set (HMAC with the test server key over their ids), or
+/// suppressed under 5.
+fn cell_of<'a>(participants: impl IntoIterator<Item = &'a str>) -> Value {
+    let set: std::collections::BTreeSet<uuid::Uuid> = participants.into_iter().map(|p| p.parse().unwrap()).collect();
+    let key = samplan_api::config::SecretKey::new(SERVER_KEY.as_bytes()).unwrap();
+    let count = samplan_domain::report::Count::new(set.len() as u64, samplan_api::routes::reports::cell_key(&key, &set));
+    serde_json::to_value(count.cell()).unwrap()
+}
+
+fn ids(people: &[Enrolled]) -> impl Iterator<Item = &str> {
+    people.iter().map(|e| e.participant.as_str())
+}
+
 /// The value of a shown cell, `None` for a suppressed one; checks the cell's
 /// shape and that nothing under 5 is ever shown.
 fn shown(cell: &Value, what: &str) -> Option<u64> {
@@ -226,13 +244,16 @@ fn shown(cell: &Value, what: &str) -> Option<u64> {
     } else {
         let value = cell["value"].as_u64().unwrap_or_else(|| panic!("{what}: a shown cell without value: {cell}"));
         assert!(value >= MIN_CELL, "{what}: {value} people shown: {cell}");
+        assert_eq!(value % BASE, 0, "{what}: {value} is not rounded to base {BASE}: {cell}");
         Some(value)
     }
 }
 
 /// One group of cells and their total: a shown total minus the shown cells
-/// leaves 0 or at least 5 people; a suppressed total is not the sum of all
-/// cells shown.
+/// leaves no figure of 1–4 people (every shown figure is a multiple of 5, so
+/// their difference is too; rounding may make the cells add up to a little
+/// more or less than the total, by at most 4 each); a suppressed total is
+/// not the sum of all cells shown.
 fn assert_group(name: &str, total: &Value, cells: &[(String, &Value)]) {
     let total_shown = shown(total, name);
     let mut sum = 0;
@@ -245,8 +266,7 @@ fn assert_group(name: &str, total: &Value, cells: &[(String, &Value)]) {
     }
     match total_shown {
         Some(total) => {
-            assert!(sum <= total, "{name}: the cells ({sum}) exceed the total ({total})");
-            let derived = total - sum;
+            let derived = total.abs_diff(sum);
             assert!(
                 derived == 0 || derived >= MIN_CELL,
                 "{name}: total {total} minus the shown cells {sum} reveals {derived} people"
@@ -325,6 +345,16 @@ fn assert_protected(report: &Value, payoff: &Value) {
         assert!(scale["median_change"].is_null() && scale["share_improved"].is_null(), "{scale}");
     }
     assert_eq!(report["min_cell"], MIN_CELL);
+    assert_disclosure_control(report);
+    assert_disclosure_control(payoff);
+}
+
+fn assert_disclosure_control(body: &Value) {
+    assert_eq!(
+        body["disclosure_control"],
+        json!({"method": "cell_key_random_rounding", "rounding_base": 5, "largest_perturbation": 4, "min_cell": 5, "period": "calendar_month"}),
+        "{body}"
+    );
 }
 
 // ---------------------------------------------------------------- 1. projects
@@ -676,8 +706,8 @@ async fn reports_suppress_at_the_four_five_boundary(app: TestApp) {
     assert_eq!(r["active"], suppressed_cell());
     assert_eq!(r["scale_movement"]["participants"], suppressed_cell(), "4 with readings");
     assert!(r["scale_movement"]["median_change"].is_null());
-    assert_eq!(r["from"], FROM);
-    assert_eq!(r["to"], UNTIL);
+    assert_eq!(r["from"], REPORTED_FROM, "whole calendar months");
+    assert_eq!(r["to"], REPORTED_UNTIL);
 
     // One more: five enrolled, then four of them leave for work.
     let five = project(&app, "Fem varav fyra slutat").await;
@@ -721,7 +751,7 @@ async fn reports_suppress_at_the_four_five_boundary(app: TestApp) {
     let p = payoff(&app, &five, "&from=2025-01-10&to=2025-01-31").await;
     assert_protected(&r, &p);
     assert_eq!(r["enrolled"], suppressed_cell());
-    assert_eq!(r["from"], "2025-01-10");
+    assert_eq!(r["from"], "2025-01-01");
     assert_eq!(r["to"], "2025-01-31");
     // Until May: five enrolled, all still active.
     let r = report(&app, &five, "?to=2025-05-31").await;
@@ -742,7 +772,7 @@ async fn reports_suppress_at_the_four_five_boundary(app: TestApp) {
     assert_protected(&r, &p);
     assert_eq!(r["exited"]["by_reason"]["moved"], suppressed_cell(), "1 moved: {r}");
     assert_eq!(*movement(&r, "job_seeking", "other"), suppressed_cell());
-    assert_eq!(r["enrolled"], shown_cell(11));
+    assert_eq!(r["enrolled"], cell_of(ids(&people)), "11 people, rounded by their cell key");
     assert_eq!(r["active"], shown_cell(5));
     assert_eq!(p["persons"], shown_cell(5), "the five who moved to work: {p}");
 }
@@ -814,6 +844,10 @@ async fn the_report_as_csv(app: TestApp) {
     assert!(content_type.starts_with("text/csv"), "{content_type}");
     let text = response.text().await.unwrap();
     let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("# disclosure_control: method=cell_key_random_rounding; rounding_base=5; largest_perturbation=4; min_cell=5; period=calendar_month")
+    );
     assert_eq!(lines.next(), Some("figure,key,value,suppressed"));
     let rows: Vec<Vec<&str>> = lines.filter(|l| !l.is_empty()).map(|l| l.split(',').collect()).collect();
     assert!(rows.iter().all(|r| r.len() == 4), "{text}");
@@ -852,6 +886,7 @@ async fn the_report_as_csv(app: TestApp) {
     assert_eq!(response.status(), 200);
     let text = response.text().await.unwrap();
     let mut lines = text.lines();
+    assert!(lines.next().unwrap().starts_with("# disclosure_control: method=cell_key_random_rounding;"), "{text}");
     let header = lines.next().unwrap();
     assert!(header.contains("persons") && header.contains("cost_version"), "{header}");
     let values: Vec<&str> = lines.next().unwrap().split(',').collect();
@@ -869,8 +904,9 @@ async fn payoff_is_reproduced_after_the_cost_parameters_change(app: TestApp) {
 
     let before = payoff(&app, &project, "").await;
     assert_eq!(before["project_id"], project.as_str());
-    assert_eq!(before["from"], FROM);
-    assert_eq!(before["to"], UNTIL);
+    assert_eq!(before["from"], REPORTED_FROM);
+    assert_eq!(before["to"], REPORTED_UNTIL);
+    assert_disclosure_control(&before);
     assert_eq!(before["persons"], shown_cell(5), "{before}");
     assert_eq!(before["suppressed"], false);
     assert_eq!(before["estimated_annual_payoff_sek"], 5 * 500_000);
@@ -1080,15 +1116,17 @@ async fn a_withdrawn_consent_takes_the_enrolment_out_of_the_figures(app: TestApp
     assert_eq!(app.get(&by_af.path(), &af()).await.status(), 200);
 
     let r = report(&app, &project, "").await;
-    assert_eq!(r["enrolled"], shown_cell(6), "{r}");
+    let six: Vec<String> = ids(&people).chain([participant.as_str()]).map(str::to_owned).collect();
+    assert_eq!(r["enrolled"], cell_of(six.iter().map(String::as_str)), "{r}");
     let read = timeline(&app, &project).await;
     let feb = read["months"].as_array().unwrap().iter().find(|m| m["month"] == "2025-02").unwrap().clone();
-    assert_eq!(feb["enrolled"], shown_cell(6));
+    assert_eq!(feb["enrolled"], cell_of(six.iter().map(String::as_str)));
+    assert_disclosure_control(&read);
 
     // af and the municipality's five all leave for work: six people.
     leave(&app, &mut by_af, "2025-05-02", "completed", "work").await;
     leave_all(&app, &mut people, "2025-05-02", "completed", "work").await;
-    assert_eq!(payoff(&app, &project, "").await["persons"], shown_cell(6));
+    assert_eq!(payoff(&app, &project, "").await["persons"], cell_of(six.iter().map(String::as_str)));
 
     // The consent is withdrawn: af no longer sees the person, and the person
     // no longer counts.
@@ -1115,6 +1153,168 @@ async fn a_withdrawn_consent_takes_the_enrolment_out_of_the_figures(app: TestApp
     assert_eq!(listed["items"][0]["org"], "af-vasteras");
 }
 
+// ---------------------------------------------------------------- 8. differencing (issue 10, point 4)
+
+/// Every count shown anywhere in a body: (path, value). Checks that each is
+/// a multiple of 5 and not under 5, so that no sum or difference of shown
+/// figures, across any set of reports, is a figure of 1 to 4 people.
+fn shown_counts(body: &Value, path: &str, out: &mut Vec<(String, u64)>) {
+    match body {
+        Value::Object(fields) if fields.contains_key("suppressed") && fields.contains_key("value") => {
+            if let Some(v) = shown(body, path) {
+                out.push((path.to_owned(), v));
+            }
+        }
+        Value::Object(fields) => {
+            for (k, v) in fields {
+                if k != "disclosure_control" {
+                    shown_counts(v, &format!("{path}.{k}"), out);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                shown_counts(v, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The same figures at the same places: a difference of two reports is
+/// never 1 to 4 people.
+fn assert_no_small_difference(a: &Value, b: &Value) {
+    let (mut left, mut right) = (Vec::new(), Vec::new());
+    shown_counts(a, "", &mut left);
+    shown_counts(b, "", &mut right);
+    for (path, x) in &left {
+        if let Some((_, y)) = right.iter().find(|(p, _)| p == path) {
+            let d = x.abs_diff(*y);
+            assert!(d == 0 || d >= MIN_CELL, "{path}: {x} and {y} differ by {d} people");
+        }
+    }
+}
+
+/// A report without its period: what it says about people.
+fn figures_of(report: &Value) -> Value {
+    let mut figures = report.clone();
+    let fields = figures.as_object_mut().unwrap();
+    fields.remove("from");
+    fields.remove("to");
+    figures
+}
+
+/// Eleven people enrolled in February (six on sickness benefit, five job
+/// seeking); five of the six leave for health reasons on 15 May, still on
+/// sickness benefit, and the sixth ("Anna") on 20 June. Returns the six.
+async fn the_health_exits(app: &TestApp, project: &str) -> Vec<Enrolled> {
+    let mut six = cohort(app, project, 6, "2025-02-03", "sickness_benefit").await;
+    cohort(app, project, 5, "2025-02-03", "job_seeking").await;
+    leave_all(app, &mut six[..5], "2025-05-15", "health", "sickness_benefit").await;
+    leave(app, &mut six[5], "2025-06-20", "health", "sickness_benefit").await;
+    six
+}
+
+/// The attack as found: two reports for periods one day apart differed by
+/// exactly one person, who had left for health reasons and lived on
+/// sickness benefit. Periods are whole calendar months now, so the two
+/// reports are one and the same.
+async fn two_periods_a_day_apart_give_the_same_report(app: TestApp) {
+    let project = project(&app, "En dag").await;
+    let six = the_health_exits(&app, &project).await;
+
+    let before = report(&app, &project, "?to=2025-06-19").await;
+    let after = report(&app, &project, "?to=2025-06-20").await;
+    assert_protected(&before, &payoff(&app, &project, "&to=2025-06-19").await);
+    assert_eq!(before, after, "one day later, the same report");
+    assert_eq!((before["from"].as_str(), before["to"].as_str()), (Some(REPORTED_FROM), Some("2025-06-30")));
+    // What the attack read off before: 5 then 6 health exits.
+    let health = &after["exited"]["by_reason"]["health"];
+    assert_eq!(*health, cell_of(ids(&six)), "June's figures include Anna, whichever day is asked");
+    assert_eq!(
+        payoff(&app, &project, "&to=2025-06-19").await,
+        payoff(&app, &project, "&to=2025-06-20").await,
+        "the pay-off too"
+    );
+    // The same on the other end of the period, and in CSV.
+    assert_eq!(report(&app, &project, "?from=2025-05-15&to=2025-06-30").await, report(&app, &project, "?from=2025-05-16&to=2025-06-30").await);
+    let csv = |query: &'static str| {
+        let request = app.request(Method::GET, &format!("/v1/reports/projects/{project}{query}"), &lead()).header("Accept", "text/csv");
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
+    assert_eq!(csv("?to=2025-06-19").await, csv("?to=2025-06-20").await);
+}
+
+/// Nested periods (January–May inside January–June) differ by Anna alone:
+/// every shown figure is a multiple of 5, so their difference is 0 or 5,
+/// never the one person; and the same people always get the same figure.
+async fn nested_periods_do_not_single_out_one_person(app: TestApp) {
+    let project = project(&app, "Inuti").await;
+    let six = the_health_exits(&app, &project).await;
+    let may = report(&app, &project, "?to=2025-05-31").await;
+    let june = report(&app, &project, "?to=2025-06-30").await;
+    assert_protected(&may, &payoff(&app, &project, "&to=2025-05-31").await);
+    assert_protected(&june, &payoff(&app, &project, "&to=2025-06-30").await);
+    assert_no_small_difference(&may, &june);
+
+    let (h_may, h_june) = (&may["exited"]["by_reason"]["health"], &june["exited"]["by_reason"]["health"]);
+    assert_eq!(*h_may, cell_of(ids(&six[..5])), "five health exits by May: {may}");
+    assert_eq!(*h_may, shown_cell(5));
+    assert_eq!(*h_june, cell_of(ids(&six)), "six by June, rounded by the cell key of the six: {june}");
+    let difference = h_june["value"].as_u64().unwrap().abs_diff(h_may["value"].as_u64().unwrap());
+    assert!(difference == 0 || difference == 5, "health exits differ by {difference}");
+    let matrix = |r: &Value| movement(r, "sickness_benefit", "sickness_benefit")["value"].as_u64().unwrap();
+    assert!(matrix(&june).abs_diff(matrix(&may)) % 5 == 0);
+    // The six are one set of people: every figure about exactly them is the same.
+    assert_eq!(june["exited"]["total"], *h_june);
+    assert_eq!(*movement(&june, "sickness_benefit", "sickness_benefit"), *h_june);
+
+    // Nested on the other side too: February–June inside January–June.
+    let from_feb = report(&app, &project, "?from=2025-02-01&to=2025-06-30").await;
+    assert_no_small_difference(&from_feb, &june);
+    // Periods holding the same people give the same figures: asking again
+    // with another period does not average the rounding away.
+    for to in ["2025-07-31", "2025-09-30", "2025-12-31"] {
+        let later = report(&app, &project, &format!("?to={to}")).await;
+        assert_eq!(figures_of(&later), figures_of(&june), "to {to}");
+    }
+}
+
+/// Adjacent periods (January–May and June) and their union: June alone
+/// holds one exit, which is suppressed, and the union minus January–May is
+/// 0 or 5, never 1.
+async fn adjacent_periods_do_not_single_out_one_person(app: TestApp) {
+    let project = project(&app, "Intill").await;
+    let six = the_health_exits(&app, &project).await;
+    let may = report(&app, &project, "?to=2025-05-31").await;
+    let june = report(&app, &project, "?from=2025-06-01&to=2025-06-30").await;
+    let both = report(&app, &project, "?to=2025-06-30").await;
+    for (r, query) in [(&may, "&to=2025-05-31"), (&june, "&from=2025-06-01&to=2025-06-30"), (&both, "&to=2025-06-30")] {
+        assert_protected(r, &payoff(&app, &project, query).await);
+    }
+    assert_eq!(june["exited"]["total"], suppressed_cell(), "one exit in June: {june}");
+    assert_eq!(june["exited"]["by_reason"]["health"], suppressed_cell());
+    assert_eq!(*movement(&june, "sickness_benefit", "sickness_benefit"), suppressed_cell());
+    assert_eq!(both["exited"]["by_reason"]["health"], cell_of(ids(&six)));
+    for pair in [(&may, &both), (&june, &both), (&may, &june)] {
+        assert_no_small_difference(pair.0, pair.1);
+    }
+    // Whatever is added or subtracted, the figures are multiples of 5.
+    let mut all = Vec::new();
+    for r in [&may, &june, &both] {
+        shown_counts(r, "", &mut all);
+    }
+    assert!(all.iter().all(|(_, v)| v % BASE == 0), "{all:?}");
+    // The timeline's months, beside these reports, say no more: June's one exit is hidden.
+    let read = timeline(&app, &project).await;
+    assert_disclosure_control(&read);
+    let month = |m: &str| read["months"].as_array().unwrap().iter().find(|x| x["month"] == m).unwrap().clone();
+    assert_eq!(month("2025-06")["exited"], suppressed_cell(), "{read}");
+    // May's five go too: with the period's six exits in the report, a shown
+    // May would give June's one away.
+    assert_eq!(month("2025-05")["exited"], suppressed_cell(), "{read}");
+}
+
 store_tests!(
     projects_are_written_by_leads_and_coordinators_and_read_by_everyone,
     milestones_form_a_timeline_in_date_order,
@@ -1129,4 +1329,7 @@ store_tests!(
     concurrent_cost_parameter_versions_are_all_kept,
     a_project_lead_sees_no_person_but_reads_every_report,
     a_withdrawn_consent_takes_the_enrolment_out_of_the_figures,
+    two_periods_a_day_apart_give_the_same_report,
+    nested_periods_do_not_single_out_one_person,
+    adjacent_periods_do_not_single_out_one_person,
 );
