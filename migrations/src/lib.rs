@@ -9,6 +9,7 @@ mod m20261125_000003_audit;
 mod m20261125_000004_changes;
 mod m20261125_000005_idempotency;
 mod m20261125_000006_projects;
+mod m20261201_000007_idempotency_principal;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_changes::Migration),
             Box::new(m20261125_000005_idempotency::Migration),
             Box::new(m20261125_000006_projects::Migration),
+            Box::new(m20261201_000007_idempotency_principal::Migration),
         ]
     }
 }
