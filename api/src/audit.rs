@@ -152,6 +152,12 @@ impl AuditContext {
         });
     }
 
+    /// The participant the request's answer is about: the first it saw, or
+    /// else the first it refused.
+    pub fn participant(&self) -> Option<Uuid> {
+        self.with(|r| r.seen.first().or(r.refused.first().map(|(id, _)| id)).copied())
+    }
+
     /// The id of the object a write created.
     pub fn created(&self, id: Uuid) {
         self.with(|r| r.created = Some(id));

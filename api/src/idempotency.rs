@@ -130,6 +130,7 @@ pub async fn middleware(
     let (request, response) = response.into_parts();
     let status = response.status();
     let route = request.match_pattern();
+    let participant_id = AuditContext::of(&request).participant();
     let location = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let headers = response.headers().clone();
@@ -137,7 +138,7 @@ pub async fn middleware(
     let redacted = without_pins(&String::from_utf8_lossy(&bytes));
     let settled = match redacted {
         Some(text) if !status.is_server_error() => {
-            remember(store.db(), &id, Stored { status, location, content_type, body: text, route }).await
+            remember(store.db(), &id, Stored { status, location, content_type, body: text, route, participant_id }).await
         }
         // A 5xx is not an answer worth keeping, nor one whose numbers
         // could not be taken out: a retry runs again.
@@ -352,11 +353,15 @@ struct Stored {
     content_type: Option<String>,
     body: String,
     route: Option<String>,
+    /// Seen or refused: a refusal is not replayed to someone who still may
+    /// not see the participant, but run again (and audited as denied again).
+    participant_id: Option<uuid::Uuid>,
 }
 
 async fn remember<C: ConnectionTrait>(db: &C, id: &Key, stored: Stored) -> Result<(), ApiError> {
-    // The route template, for the replay's audit event (a committed write
-    // stored the same one; a refusal did not commit anything).
+    // The route template and participant, for the replay's access check and
+    // audit event (a committed write stored the same; a refusal did not
+    // commit anything).
     id.filter(idempotency_key::Entity::update_many())
         .col_expr(idempotency_key::Column::State, Expr::value("done"))
         .col_expr(idempotency_key::Column::Status, Expr::value(stored.status.as_u16() as i16))
@@ -364,6 +369,7 @@ async fn remember<C: ConnectionTrait>(db: &C, id: &Key, stored: Stored) -> Resul
         .col_expr(idempotency_key::Column::ContentType, Expr::value(stored.content_type))
         .col_expr(idempotency_key::Column::Body, Expr::value(stored.body))
         .col_expr(idempotency_key::Column::Route, Expr::value(stored.route))
+        .col_expr(idempotency_key::Column::ParticipantId, Expr::value(stored.participant_id))
         .exec(db)
         .await?;
     Ok(())

@@ -16,6 +16,9 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(Index::drop().name("ix_idempotency_keys_created").table("idempotency_keys").if_exists().to_owned())
+            .await?;
         manager.drop_table(Table::drop().table("idempotency_keys").to_owned()).await?;
         manager
             .create_table(
@@ -48,7 +51,7 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
-                    .name("ix_idempotency_keys_created")
+                    .name("ix_idempotency_keys_created_at")
                     .table("idempotency_keys")
                     .col("created_at_us")
                     .take(),

@@ -175,6 +175,7 @@ async fn a_replay_after_consent_is_withdrawn_is_run_as_new(app: TestApp) {
     let stored = stored_keys(&db, "af-step-1").await;
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].status, Some(404), "the key now holds today's answer");
+    assert_eq!(stored[0].participant_id.map(|p| p.to_string()), Some(participant));
 }
 
 /// The same `sub` in another organisation, or with another role, is another
