@@ -22,7 +22,7 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, ResponseError, web};
-use samplan_domain::Principal;
+use samplan_domain::{AssocId, Principal};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -70,7 +70,9 @@ struct Record {
     params: Vec<(String, String)>,
     principal: Option<Principal>,
     seen: Vec<Uuid>,
-    refused: Vec<Uuid>,
+    /// Refused participants, with their association when it is not the
+    /// principal's (a lookup by personal identity number).
+    refused: Vec<(Uuid, Option<String>)>,
     created: Option<Uuid>,
     written: bool,
     idempotency: Option<crate::idempotency::Key>,
@@ -115,9 +117,20 @@ impl AuditContext {
 
     /// A participant that exists but that access refused (answered 404).
     pub fn refused(&self, participant_id: Uuid) {
+        self.refuse(participant_id, None);
+    }
+
+    /// A participant of association `assoc` that matched but that access
+    /// refused: its event joins that association's chain, so the
+    /// participant's access log shows the attempt.
+    pub fn refused_in(&self, participant_id: Uuid, assoc: &AssocId) {
+        self.refuse(participant_id, Some(assoc.to_string()));
+    }
+
+    fn refuse(&self, participant_id: Uuid, assoc: Option<String>) {
         self.with(|r| {
-            if !r.refused.contains(&participant_id) {
-                r.refused.push(participant_id);
+            if !r.refused.iter().any(|(id, _)| *id == participant_id) {
+                r.refused.push((participant_id, assoc));
             }
         });
     }
@@ -128,14 +141,21 @@ impl AuditContext {
     }
 
     /// The answer is a replay of an earlier request with the same key: the
-    /// route is not resolved, so the path stands in for it.
-    pub fn replayed(&self, principal: &Principal, path: &str, original: crate::idempotency::Original) {
+    /// route is not resolved here, so the original's stands in for it (never
+    /// the path, which is client text).
+    pub fn replayed(&self, principal: &Principal, original: crate::idempotency::Original) {
         self.with(|r| {
             r.principal = Some(principal.clone());
-            r.route = Some(original.route.unwrap_or_else(|| path.to_owned()));
+            r.route = Some(original.route.unwrap_or_else(|| "-".to_owned()));
             r.created = original.resource_id;
             r.seen.extend(original.participant_id);
         });
+    }
+
+    /// The participant the request's answer is about: the first it saw, or
+    /// else the first it refused.
+    pub fn participant(&self) -> Option<Uuid> {
+        self.with(|r| r.seen.first().or(r.refused.first().map(|(id, _)| id)).copied())
     }
 
     /// The id of the object a write created.
@@ -155,10 +175,10 @@ impl AuditContext {
             let route = r.route.clone().unwrap_or_else(|| "-".into());
             let (resource_type, path_id) = resource_of(&route, &r.params);
             let resource_id = r.created.map(|id| id.to_string()).or(path_id);
-            let base = |participant_id: Option<Uuid>, outcome: Outcome| {
+            let base = |participant_id: Option<Uuid>, outcome: Outcome, chain: Option<&String>| {
                 let (assoc, sub, org, agency, role) = match (&r.principal, outcome) {
                     (Some(p), o) if o != Outcome::Unauthenticated => (
-                        p.assoc.to_string(),
+                        chain.cloned().unwrap_or_else(|| p.assoc.to_string()),
                         p.sub.clone(),
                         p.org.to_string(),
                         p.agency.as_str().to_owned(),
@@ -181,24 +201,30 @@ impl AuditContext {
                     outcome: outcome.as_str().into(),
                     status: status as i16,
                     request_id: r.request_id.clone(),
+                    count: None,
                 }
             };
-            let mut events: Vec<NewEvent> = r.seen.iter().map(|id| base(Some(*id), outcome)).collect();
-            events.extend(r.refused.iter().map(|id| base(Some(*id), Outcome::Denied)));
+            let mut events: Vec<NewEvent> = r.seen.iter().map(|id| base(Some(*id), outcome, None)).collect();
+            events.extend(r.refused.iter().map(|(id, chain)| base(Some(*id), Outcome::Denied, chain.as_ref())));
             if events.is_empty() {
-                events.push(base(None, outcome));
+                events.push(base(None, outcome, None));
             }
             events
         })
     }
 }
 
-/// The resource a route acts on: its last literal segment, and the value of
-/// its last path parameter when the route ends in one.
+/// What the log records for a path parameter that is not an id.
+pub const INVALID_ID: &str = "invalid";
+
+/// The resource a route acts on: its last literal segment, and its last path
+/// parameter. Every path parameter is an id, so the value is recorded only
+/// when it is one (a UUID, in canonical form) and as [`INVALID_ID`]
+/// otherwise: no text a client typed into a URL reaches the log.
 fn resource_of(route: &str, params: &[(String, String)]) -> (String, Option<String>) {
     let segments: Vec<&str> = route.trim_matches('/').split('/').collect();
     let literal = segments.iter().rev().find(|s| !s.starts_with('{')).copied().unwrap_or("-");
-    let id = params.last().map(|(_, v)| v.clone());
+    let id = params.last().map(|(_, v)| Uuid::parse_str(v).map_or_else(|_| INVALID_ID.to_owned(), |id| id.to_string()));
     (literal.to_owned(), id)
 }
 
@@ -221,6 +247,8 @@ pub struct NewEvent {
     pub outcome: String,
     pub status: i16,
     pub request_id: String,
+    /// Set on a summary of throttled 401s: how many requests it stands for.
+    pub count: Option<i64>,
 }
 
 /// The canonical encoding the hash covers: every column but the hash, in a
@@ -243,6 +271,9 @@ struct Canonical<'a> {
     status: i16,
     request_id: &'a str,
     prev_hash: &'a str,
+    /// Left out when absent, so events from before the column hash as they did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count: Option<i64>,
 }
 
 pub fn hash_of(event: &audit_event::Model) -> String {
@@ -263,6 +294,7 @@ pub fn hash_of(event: &audit_event::Model) -> String {
         status: event.status,
         request_id: &event.request_id,
         prev_hash: &event.prev_hash,
+        count: event.count,
     };
     let bytes = serde_json::to_vec(&canonical).expect("the canonical encoding serializes");
     Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
@@ -311,6 +343,7 @@ pub async fn append<C: ConnectionTrait>(db: &C, events: Vec<NewEvent>) -> Result
                 request_id: event.request_id,
                 prev_hash: prev.clone(),
                 hash: String::new(),
+                count: event.count,
             };
             model.hash = hash_of(&model);
             prev = model.hash.clone();
@@ -342,9 +375,12 @@ struct Batch {
 
 /// Writes the events of reads and refusals: one transaction for all the
 /// batches waiting when it starts, so one disk flush serves many requests.
+/// It also holds the [`Throttle`] of unauthenticated requests, and writes
+/// its summaries every [`THROTTLE_FLUSH`].
 #[derive(Clone)]
 pub struct AuditWriter {
     tx: mpsc::Sender<Batch>,
+    throttle: Arc<Mutex<Throttle>>,
 }
 
 /// At most this many requests share a transaction.
@@ -369,7 +405,31 @@ impl AuditWriter {
                 }
             }
         });
-        AuditWriter { tx }
+        let throttle = Arc::new(Mutex::new(Throttle::default()));
+        let writer = AuditWriter { tx, throttle: throttle.clone() };
+        let flusher = writer.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(THROTTLE_FLUSH);
+            loop {
+                every.tick().await;
+                let due = flusher.lock_throttle().drain(now_us());
+                if !due.is_empty() {
+                    if let Err(error) = flusher.write(due).await {
+                        tracing::warn!(%error, "writing the summary of throttled 401 events failed");
+                    }
+                }
+            }
+        });
+        writer
+    }
+
+    fn lock_throttle(&self) -> std::sync::MutexGuard<'_, Throttle> {
+        self.throttle.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether a 401 from `client` gets its own event now (else it is counted).
+    pub fn admit_unauthenticated(&self, client: Client) -> bool {
+        self.lock_throttle().admit(client, now_us())
     }
 
     /// Returns once the events are committed.
@@ -385,6 +445,115 @@ async fn write_batch(store: &Store, events: Vec<NewEvent>) -> Result<(), ApiErro
     append(&txn, events).await?;
     txn.commit().await?;
     Ok(())
+}
+
+// ---------------------------------------------------------------- unauthenticated floods
+
+/// A client's first 401 in a window gets its own event; the rest of the
+/// window's 401s are counted and written as one summary event.
+pub const THROTTLE_WINDOW_US: i64 = 60 * 1_000_000;
+/// How often ended windows' summaries are written.
+pub const THROTTLE_FLUSH: std::time::Duration = std::time::Duration::from_secs(10);
+/// Clients tracked at once; past this, new clients share one window.
+const THROTTLE_CLIENTS: usize = 10_000;
+
+/// Where a refused request came from: an IPv4 address, an IPv6 /64 (one
+/// host often holds a whole /64), or everyone else (no peer address, or too
+/// many clients at once). The address itself is never written to the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Client {
+    V4(std::net::Ipv4Addr),
+    V6([u8; 8]),
+    Other,
+}
+
+impl Client {
+    pub fn of(peer: Option<std::net::SocketAddr>) -> Self {
+        match peer.map(|p| p.ip().to_canonical()) {
+            Some(std::net::IpAddr::V4(v4)) => Client::V4(v4),
+            Some(std::net::IpAddr::V6(v6)) => {
+                let mut prefix = [0; 8];
+                prefix.copy_from_slice(&v6.octets()[..8]);
+                Client::V6(prefix)
+            }
+            None => Client::Other,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Window {
+    started_us: i64,
+    last_us: i64,
+    /// 401s of this window that got no event of their own.
+    counted: i64,
+}
+
+/// Bounds what a flood of unauthenticated requests adds to the append-only
+/// log: per client and [`THROTTLE_WINDOW_US`], at most two events — the
+/// first request's own event, and a summary (action `*`, `count` = the
+/// requests after the first) once the window has ended.
+#[derive(Debug, Default)]
+pub struct Throttle {
+    windows: std::collections::HashMap<Client, Window>,
+    due: Vec<NewEvent>,
+}
+
+impl Throttle {
+    /// Whether this 401 gets its own event (the first of its client's
+    /// window) or is only counted.
+    pub fn admit(&mut self, client: Client, now_us: i64) -> bool {
+        let client = if self.windows.len() >= THROTTLE_CLIENTS && !self.windows.contains_key(&client) {
+            Client::Other
+        } else {
+            client
+        };
+        if let Some(window) = self.windows.get_mut(&client) {
+            if now_us < window.started_us + THROTTLE_WINDOW_US {
+                window.counted += 1;
+                window.last_us = now_us;
+                return false;
+            }
+        }
+        if let Some(ended) = self.windows.remove(&client) {
+            self.due.extend(Self::summary(&ended));
+        }
+        self.windows.insert(client, Window { started_us: now_us, last_us: now_us, counted: 0 });
+        true
+    }
+
+    /// The summaries of every window ended by `now_us`; forgets those windows.
+    pub fn drain(&mut self, now_us: i64) -> Vec<NewEvent> {
+        let mut due = std::mem::take(&mut self.due);
+        self.windows.retain(|_, window| {
+            let open = now_us < window.started_us + THROTTLE_WINDOW_US;
+            if !open {
+                due.extend(Self::summary(window));
+            }
+            open
+        });
+        due
+    }
+
+    fn summary(window: &Window) -> Option<NewEvent> {
+        (window.counted > 0).then(|| NewEvent {
+            id: Uuid::now_v7(),
+            occurred_at_us: window.last_us,
+            assoc: UNAUTHENTICATED_CHAIN.into(),
+            sub: String::new(),
+            org: String::new(),
+            agency: String::new(),
+            role: String::new(),
+            action: "*".into(),
+            resource_type: "-".into(),
+            resource_id: None,
+            participant_id: None,
+            outcome: Outcome::Unauthenticated.as_str().into(),
+            status: 401,
+            request_id: Uuid::now_v7().to_string(),
+            count: Some(window.counted),
+        })
+    }
 }
 
 // ---------------------------------------------------------------- writes
@@ -444,12 +613,17 @@ pub async fn middleware(
     });
     req.extensions_mut().insert(context.clone());
     let writer = req.app_data::<web::Data<AuditWriter>>().cloned();
+    let client = Client::of(req.peer_addr());
     let response = next.call(req).await?.map_into_boxed_body();
     let untouched = context.with(|r| r.route.is_none() && r.principal.is_none());
     if !audited || untouched || context.with(|r| r.written) {
         return Ok(response);
     }
-    let events = context.events(response.status().as_u16(), now_us());
+    let status = response.status().as_u16();
+    if status == 401 && writer.as_ref().is_some_and(|writer| !writer.admit_unauthenticated(client)) {
+        return Ok(response);
+    }
+    let events = context.events(status, now_us());
     let result = match writer {
         Some(writer) => writer.write(events).await,
         None => Err("no audit writer configured".into()),
@@ -525,4 +699,66 @@ pub async fn verify<C: ConnectionTrait>(db: &C, assoc: Option<&str>) -> Result<u
         }
     }
     Ok(verified)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V4: Client = Client::V4(std::net::Ipv4Addr::new(192, 0, 2, 7));
+
+    #[test]
+    fn a_flood_from_one_client_leaves_one_event_and_one_summary_per_window() {
+        let mut throttle = Throttle::default();
+        let start = 1_000_000_000;
+        let admitted = (0..1000).filter(|i| throttle.admit(V4, start + i * 1000)).count();
+        assert_eq!(admitted, 1);
+        assert!(throttle.drain(start + THROTTLE_WINDOW_US - 1).is_empty(), "the window is still open");
+        let due = throttle.drain(start + THROTTLE_WINDOW_US);
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].count, Some(999));
+        assert_eq!((due[0].assoc.as_str(), due[0].outcome.as_str(), due[0].status), ("-", "unauthenticated", 401));
+        assert!(throttle.drain(start + 10 * THROTTLE_WINDOW_US).is_empty());
+        // The next window starts with an event of its own again.
+        assert!(throttle.admit(V4, start + 11 * THROTTLE_WINDOW_US));
+    }
+
+    #[test]
+    fn a_window_ended_by_the_next_request_is_summarised_too() {
+        let mut throttle = Throttle::default();
+        assert!(throttle.admit(V4, 0));
+        assert!(!throttle.admit(V4, 1));
+        assert!(!throttle.admit(V4, 2));
+        assert!(throttle.admit(V4, THROTTLE_WINDOW_US));
+        let due = throttle.drain(THROTTLE_WINDOW_US + 1);
+        assert_eq!(due.iter().map(|e| e.count).collect::<Vec<_>>(), vec![Some(2)]);
+    }
+
+    #[test]
+    fn clients_are_throttled_apart_and_their_number_is_bounded() {
+        let mut throttle = Throttle::default();
+        let v6 = |last: u16| Client::of(Some(std::net::SocketAddr::new(
+            std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 0, 0, 0, last).into(),
+            443,
+        )));
+        assert!(throttle.admit(V4, 0));
+        assert!(throttle.admit(v6(1), 0));
+        assert!(!throttle.admit(v6(2), 0), "one /64 is one client");
+        for i in 0..(2 * THROTTLE_CLIENTS as u32) {
+            throttle.admit(Client::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i)), 1);
+        }
+        assert!(throttle.windows.len() <= THROTTLE_CLIENTS + 1);
+    }
+
+    #[test]
+    fn path_parameters_are_recorded_only_as_ids() {
+        let id = Uuid::now_v7();
+        let params = |v: &str| vec![("id".to_owned(), v.to_owned())];
+        let route = "/v1/plans/{id}";
+        assert_eq!(resource_of(route, &params(&id.to_string())).1, Some(id.to_string()));
+        assert_eq!(resource_of(route, &params(&id.simple().to_string())).1, Some(id.to_string()));
+        for sent in ["19811218-9876", "<script>alert(1)</script>", &"x".repeat(6000), ""] {
+            assert_eq!(resource_of(route, &params(sent)), ("plans".to_owned(), Some(INVALID_ID.to_owned())));
+        }
+    }
 }

@@ -10,6 +10,7 @@ mod m20261125_000004_changes;
 mod m20261125_000005_idempotency;
 mod m20261125_000006_projects;
 mod m20261201_000007_coordinator_org;
+mod m20261201_000008_idempotency_principal;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_idempotency::Migration),
             Box::new(m20261125_000006_projects::Migration),
             Box::new(m20261201_000007_coordinator_org::Migration),
+            Box::new(m20261201_000008_idempotency_principal::Migration),
         ]
     }
 }

@@ -23,6 +23,9 @@ pub struct Model {
     pub request_id: String,
     pub prev_hash: String,
     pub hash: String,
+    /// How many refused requests an `unauthenticated` event stands for, when
+    /// more than its own (see `audit::Throttle`); `None` for one.
+    pub count: Option<i64>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

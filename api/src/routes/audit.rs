@@ -154,8 +154,24 @@ pub async fn events(
     store: web::Data<Store>,
     query: web::Query<AuditQuery>,
 ) -> Result<web::Json<AuditEventPage>, ApiError> {
+    // The participant asked about is named on this read's event, so the
+    // participant's own access log shows who read about them.
+    let asked = match query.participant {
+        Some(id) => participant::Entity::find_by_id(id)
+            .filter(participant::Column::Assoc.eq(auth.assoc.as_str()))
+            .one(store.db())
+            .await?
+            .map(|found| found.id),
+        None => None,
+    };
     if access::may_read_audit_log(&auth) == Decision::Forbidden {
+        if let Some(id) = asked {
+            auth.audit.refused(id);
+        }
         return Err(ApiError::Forbidden("the audit log is read by the association's auditors"));
+    }
+    if let Some(id) = asked {
+        auth.audit.saw(id);
     }
     let limit = limit(query.limit)?;
     let mut select = audit_event::Entity::find().filter(audit_event::Column::Assoc.eq(auth.assoc.as_str()));

@@ -193,7 +193,8 @@ pub async fn read(
 }
 
 /// Find participants by personal identity number. The number travels in the
-/// body so that it never appears in a URL or an access log.
+/// body so that it never appears in a URL or an access log. A read: an
+/// `Idempotency-Key` is ignored and no answer is kept.
 #[utoipa::path(
     tag = "participants",
     request_body = Lookup,
@@ -216,6 +217,9 @@ pub async fn lookup(
         .filter(participant::Column::PersonalIdentityNumber.eq(pin.as_str()))
         .order_by_asc(participant::Column::Id)
         .limit(crate::extract::MAX_LIMIT);
-    let rows = scope::visible_participants(store.db(), &auth, select, scope::today()).await?;
+    // Matches the caller may not see are audited as denied, in their own
+    // association, and otherwise left out: the answer is the same as for a
+    // number that matches no one.
+    let rows = scope::matching_participants(store.db(), &auth, select, scope::today()).await?;
     Ok(web::Json(ParticipantMatches { items: rows.into_iter().map(Participant::from).collect() }))
 }

@@ -95,6 +95,25 @@ pub async fn consents_of<C: ConnectionTrait>(db: &C, participant_id: Uuid) -> Re
         .collect())
 }
 
+/// Participant `id` of association `assoc` with its consents, if it exists.
+async fn load_participant<C: ConnectionTrait>(
+    db: &C,
+    assoc: &AssocId,
+    id: Uuid,
+) -> Result<Option<VisibleParticipant>, ApiError> {
+    let Some(found) =
+        participant::Entity::find_by_id(id).filter(participant::Column::Assoc.eq(assoc.as_str())).one(db).await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(VisibleParticipant {
+        assoc: AssocId::parse(&found.assoc).map_err(|_| ApiError::Internal("stored assoc".into()))?,
+        registered_by: OrgId::parse(&found.org).map_err(|_| ApiError::Internal("stored org".into()))?,
+        consents: consents_of(db, found.id).await?,
+        model: found,
+    }))
+}
+
 /// A participant the principal may see, or 404 — the same answer as for an
 /// id that does not exist. Either way the request's audit record learns of
 /// it: seen, or refused (an existing participant the principal may not see).
@@ -104,17 +123,7 @@ pub async fn visible_participant<C: ConnectionTrait>(
     id: Uuid,
     today: NaiveDate,
 ) -> Result<VisibleParticipant, ApiError> {
-    let found = participant::Entity::find_by_id(id)
-        .filter(participant::Column::Assoc.eq(auth.assoc.as_str()))
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let visible = VisibleParticipant {
-        assoc: AssocId::parse(&found.assoc).map_err(|_| ApiError::Internal("stored assoc".into()))?,
-        registered_by: OrgId::parse(&found.org).map_err(|_| ApiError::Internal("stored org".into()))?,
-        consents: consents_of(db, found.id).await?,
-        model: found,
-    };
+    let visible = load_participant(db, &auth.assoc, id).await?.ok_or(ApiError::NotFound)?;
     if access::may_see_participant(auth, visible.facts(), &visible.consents, today) {
         auth.audit.saw(visible.model.id);
         Ok(visible)
@@ -122,6 +131,20 @@ pub async fn visible_participant<C: ConnectionTrait>(
         auth.audit.refused(visible.model.id);
         Err(ApiError::NotFound)
     }
+}
+
+/// The participant, when `principal` may see it now; `None` when it does
+/// not exist or is not the principal's to see. Records nothing: for checks
+/// outside a route (an idempotent replay re-checking its stored answer).
+pub async fn participant_seen_by<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    id: Uuid,
+    today: NaiveDate,
+) -> Result<Option<VisibleParticipant>, ApiError> {
+    Ok(load_participant(db, &principal.assoc, id)
+        .await?
+        .filter(|found| access::may_see_participant(principal, found.facts(), &found.consents, today)))
 }
 
 /// A plan whose participant the principal may see, with that participant.
@@ -154,4 +177,36 @@ pub async fn visible_participants<C: ConnectionTrait>(
         auth.audit.saw(row.id);
     }
     Ok(rows)
+}
+
+/// Runs a query over participants in every association (a lookup by
+/// personal identity number): returns those the principal may see, as
+/// [`visible_participants`] does, and records each match it may not see as
+/// refused, in that participant's association. The answer is the same as
+/// if those matches did not exist: 404 for a role that sees no one, else
+/// the visible ones.
+pub async fn matching_participants<C: ConnectionTrait>(
+    db: &C,
+    auth: &Auth,
+    select: sea_orm::Select<participant::Entity>,
+    today: NaiveDate,
+) -> Result<Vec<participant::Model>, ApiError> {
+    let condition = participant_condition(auth, today);
+    let visible = match &condition {
+        Some(condition) => select.clone().filter(condition.clone()).all(db).await?,
+        None => Vec::new(),
+    };
+    for found in select.all(db).await? {
+        if !visible.iter().any(|v| v.id == found.id) {
+            let assoc = AssocId::parse(&found.assoc).map_err(|_| ApiError::Internal("stored assoc".into()))?;
+            auth.audit.refused_in(found.id, &assoc);
+        }
+    }
+    if condition.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    for row in &visible {
+        auth.audit.saw(row.id);
+    }
+    Ok(visible)
 }
