@@ -301,22 +301,6 @@ pub fn encode_cursor(last: Uuid) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(last.as_bytes())
 }
 
-/// A cursor over a sequence number (audit events, read by auditors who see
-/// the whole association's log).
-pub fn encode_seq_cursor(seq: i64) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(seq.to_be_bytes())
-}
-
-pub fn decode_seq_cursor(cursor: &str) -> Result<i64, ApiError> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
-        .map(i64::from_be_bytes)
-        .filter(|seq| *seq >= 0)
-        .ok_or_else(bad_cursor)
-}
-
 fn bad_cursor() -> ApiError {
     ApiError::BadRequest("The cursor is not one this API handed out.".into())
 }
@@ -353,6 +337,25 @@ pub fn open_position(key: &SecretKey, owner: &[&[u8]], cursor: &str) -> Result<i
     }
     Ok(position)
 }
+
+/// A listing's place (`after`) and the last position it will reach
+/// (`until`, fixed by its first page), both sealed like [`seal_position`]:
+/// a listing whose own reading adds rows (the audit log) still comes to an
+/// end, and the cursor tells the client nothing about either number.
+pub fn seal_window(key: &SecretKey, owner: &[&[u8]], after: i64, until: i64) -> String {
+    let bound: Vec<&[u8]> = owner.iter().copied().chain([&b"until"[..]]).collect();
+    format!("{}.{}", seal_position(key, owner, after), seal_position(key, &bound, until))
+}
+
+/// `(after, until)` of a cursor made by [`seal_window`] for the same owner.
+pub fn open_window(key: &SecretKey, owner: &[&[u8]], cursor: &str) -> Result<(i64, i64), ApiError> {
+    let (after, until) = cursor.split_once('.').ok_or_else(bad_cursor)?;
+    let bound: Vec<&[u8]> = owner.iter().copied().chain([&b"until"[..]]).collect();
+    Ok((open_position(key, owner, after)?, open_position(key, &bound, until)?))
+}
+
+/// The OpenAPI pattern of a [`seal_window`] cursor.
+pub const WINDOW_CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]{21}[AQgw][.][A-Za-z0-9_-]{21}[AQgw]$";
 
 fn cursor_tag(key: &SecretKey, owner: &[&[u8]], sealed: &[u8; 8]) -> [u8; 8] {
     let parts: Vec<&[u8]> = owner.iter().copied().chain(std::iter::once(&sealed[..])).collect();
@@ -488,7 +491,7 @@ mod tests {
                 }
             }
         }
-        assert!(open_position(&key(), owner, &encode_seq_cursor(7)).is_err(), "a plain number");
+        assert!(open_position(&key(), owner, &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(7i64.to_be_bytes())).is_err(), "a plain number");
     }
 
     #[test]

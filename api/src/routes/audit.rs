@@ -6,7 +6,8 @@ use crate::audit::Outcome;
 use crate::auth::Auth;
 use crate::entities::{audit_event, participant};
 use crate::error::{ApiError, Problem};
-use crate::extract::{PageQuery, decode_seq_cursor, encode_seq_cursor};
+use crate::config::SecretKey;
+use crate::extract::{PageQuery, open_window, seal_window};
 use crate::store::Store;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
@@ -84,8 +85,8 @@ pub struct AuditQuery {
     #[param(minimum = 1, example = 50)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page; omit for the first page.
-    // 8 bytes (a non-negative sequence number) in unpadded base64url.
-    #[param(pattern = "^[A-Za-f][A-Za-z0-9_-]{9}[AEIMQUYcgkosw048]$")]
+    /// Paging ends at the events that existed when the first page was read.
+    #[param(pattern = "^[A-Za-z0-9_-]{21}[AQgw][.][A-Za-z0-9_-]{21}[AQgw]$")]
     pub cursor: Option<String>,
 }
 
@@ -98,8 +99,8 @@ pub struct AccessLogQuery {
     #[param(minimum = 1, example = 50)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page; omit for the first page. Ignored for CSV.
-    // 8 bytes (a non-negative sequence number) in unpadded base64url.
-    #[param(pattern = "^[A-Za-f][A-Za-z0-9_-]{9}[AEIMQUYcgkosw048]$")]
+    /// Paging ends at the events that existed when the first page was read.
+    #[param(pattern = "^[A-Za-z0-9_-]{21}[AQgw][.][A-Za-z0-9_-]{21}[AQgw]$")]
     pub cursor: Option<String>,
 }
 
@@ -137,6 +138,51 @@ fn limit(requested: Option<i64>) -> Result<u64, ApiError> {
     PageQuery { limit: requested, cursor: None }.page().map(|p| p.limit)
 }
 
+/// The positions a page of the log covers: after the cursor's place, up to
+/// the chain's head when the first page was read. Reading the log adds events
+/// to it (reads are audited), so without that bound paging would not end.
+/// Cursors are sealed (`extract::seal_window`): the chain's sequence numbers
+/// count every event of the association, and a case worker reading one
+/// participant's access log must not learn how many there are.
+async fn window(store: &Store, key: &SecretKey, owner: &[&[u8]], cursor: Option<&str>, assoc: &str) -> Result<(i64, i64), ApiError> {
+    if let Some(cursor) = cursor {
+        return open_window(key, owner, cursor);
+    }
+    let head: Option<Option<i64>> = audit_event::Entity::find()
+        .select_only()
+        .column_as(audit_event::Column::Seq.max(), "head")
+        .filter(audit_event::Column::Assoc.eq(assoc))
+        .into_tuple()
+        .one(store.db())
+        .await?;
+    Ok((0, head.flatten().unwrap_or(0)))
+}
+
+/// A page of events in `(after, until]`, oldest first, and the cursor of the next.
+async fn page(
+    select: sea_orm::Select<audit_event::Entity>,
+    store: &Store,
+    key: &SecretKey,
+    owner: &[&[u8]],
+    (after, until): (i64, i64),
+    limit: u64,
+) -> Result<(Vec<audit_event::Model>, Option<String>), ApiError> {
+    let mut rows = select
+        .filter(audit_event::Column::Seq.gt(after))
+        .filter(audit_event::Column::Seq.lte(until))
+        .order_by_asc(audit_event::Column::Seq)
+        .limit(limit + 1)
+        .all(store.db())
+        .await?;
+    let next_cursor = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|last| seal_window(key, owner, last.seq, until))
+    } else {
+        None
+    };
+    Ok((rows, next_cursor))
+}
+
 /// The association's audit events, oldest first. Auditors only.
 #[utoipa::path(
     tag = "audit",
@@ -152,6 +198,7 @@ fn limit(requested: Option<i64>) -> Result<u64, ApiError> {
 pub async fn events(
     auth: Auth,
     store: web::Data<Store>,
+    key: web::Data<SecretKey>,
     query: web::Query<AuditQuery>,
 ) -> Result<web::Json<AuditEventPage>, ApiError> {
     // The participant asked about is named on this read's event, so the
@@ -174,10 +221,9 @@ pub async fn events(
         auth.audit.saw(id);
     }
     let limit = limit(query.limit)?;
+    let owner: [&[u8]; 3] = [auth.assoc.as_str().as_bytes(), auth.org.as_str().as_bytes(), b"audit-events"];
+    let window = window(&store, &key, &owner, query.cursor.as_deref(), auth.assoc.as_str()).await?;
     let mut select = audit_event::Entity::find().filter(audit_event::Column::Assoc.eq(auth.assoc.as_str()));
-    if let Some(cursor) = &query.cursor {
-        select = select.filter(audit_event::Column::Seq.gt(decode_seq_cursor(cursor)?));
-    }
     if let Some(participant) = query.participant {
         select = select.filter(audit_event::Column::ParticipantId.eq(participant));
     }
@@ -194,13 +240,7 @@ pub async fn events(
     if let Some(to) = query.to {
         select = select.filter(audit_event::Column::OccurredAtUs.lt(to.timestamp_micros()));
     }
-    let mut rows = select.order_by_asc(audit_event::Column::Seq).limit(limit + 1).all(store.db()).await?;
-    let next_cursor = if rows.len() as u64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|last| encode_seq_cursor(last.seq))
-    } else {
-        None
-    };
+    let (rows, next_cursor) = page(select, &store, &key, &owner, window, limit).await?;
     let items = rows.into_iter().map(event_view).collect::<Result<_, _>>()?;
     Ok(web::Json(AuditEventPage { items, next_cursor }))
 }
@@ -225,12 +265,12 @@ pub async fn events(
 pub async fn access_log(
     auth: Auth,
     store: web::Data<Store>,
+    key: web::Data<SecretKey>,
     id: web::Path<Uuid>,
     query: web::Query<AccessLogQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let page_limit = limit(query.limit)?;
-    let after = query.cursor.as_deref().map(decode_seq_cursor).transpose()?;
     let found = participant::Entity::find_by_id(id.into_inner())
         .filter(participant::Column::Assoc.eq(auth.assoc.as_str()))
         .one(store.db())
@@ -258,19 +298,14 @@ pub async fn access_log(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/csv"));
     let limit = if wants_csv { CSV_MAX } else { page_limit };
-    let mut select = audit_event::Entity::find()
+    let participant_bytes = found.id.into_bytes();
+    let owner: [&[u8]; 3] = [found.assoc.as_bytes(), auth.org.as_str().as_bytes(), &participant_bytes];
+    let cursor = query.cursor.as_deref().filter(|_| !wants_csv);
+    let window = window(&store, &key, &owner, cursor, &found.assoc).await?;
+    let select = audit_event::Entity::find()
         .filter(audit_event::Column::Assoc.eq(found.assoc.as_str()))
         .filter(audit_event::Column::ParticipantId.eq(found.id));
-    if let (Some(after), false) = (after, wants_csv) {
-        select = select.filter(audit_event::Column::Seq.gt(after));
-    }
-    let mut rows = select.order_by_asc(audit_event::Column::Seq).limit(limit + 1).all(store.db()).await?;
-    let next_cursor = if rows.len() as u64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|last| encode_seq_cursor(last.seq))
-    } else {
-        None
-    };
+    let (rows, next_cursor) = page(select, &store, &key, &owner, window, limit).await?;
     let items: Vec<Access> = rows
         .into_iter()
         .map(|m| {

@@ -732,8 +732,8 @@ async fn auditors_filter_and_page_the_log(app: TestApp) {
     assert!(items(&page).is_empty(), "from == to is empty: {page}");
 
     // Paging with limit=2 walks the whole chain in order, without duplicates
-    // or gaps; each page read is itself on record, so later pages show the
-    // earlier page reads.
+    // or gaps, up to the events that existed when the first page was read
+    // (each page read is itself on record, after that bound).
     let mut seqs = Vec::new();
     let mut page_requests = Vec::new();
     let mut cursor: Option<String> = None;
@@ -764,7 +764,16 @@ async fn auditors_filter_and_page_the_log(app: TestApp) {
     }
     let expected: Vec<i64> = (1..=seqs.len() as i64).collect();
     assert_eq!(seqs, expected, "every event once, in chain order");
-    let own = seen_own_read.expect("the first page read is on a later page");
+    assert!(seen_own_read.is_none(), "the paging ends at the events that existed at its first page");
+    // A new listing shows the first page's read.
+    let (_, fresh) = audit_events(&app, &[("limit", "500".to_owned())]).await;
+    let fresh = items(&fresh);
+    assert!(fresh.len() > seqs.len(), "the page reads are on record");
+    let own = fresh
+        .iter()
+        .find(|e| e["action"] == "GET /v1/audit-events" && e["request_id"] == page_requests[0].as_str())
+        .expect("the first page read is on record")
+        .clone();
     assert_eq!(own["org"], "samordningsforbundet");
     assert_eq!(own["role"], "auditor");
     assert_eq!(own["agency"], "association");
@@ -773,14 +782,15 @@ async fn auditors_filter_and_page_the_log(app: TestApp) {
     assert_eq!(own["resource_type"], "audit-events");
     assert!(own["participant_id"].is_null());
 
-    // Paging a filtered view. Each read about the participant is itself an
-    // event naming them, so the pages also show the paging's own reads.
+    // Paging a filtered view, one event a page. Each read about the
+    // participant is itself an event naming them; the paging still ends, at
+    // the events that existed when its first page was read.
     let (_, before) = audit_events(&app, &[("participant", other.clone()), ("limit", "500".into())]).await;
     let before: Vec<i64> = items(&before).iter().map(|e| e["seq"].as_i64().unwrap()).collect();
     let mut found = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let mut query = vec![("participant", other.clone()), ("limit", "3".to_owned())];
+        let mut query = vec![("participant", other.clone()), ("limit", "1".to_owned())];
         if let Some(cursor) = &cursor {
             query.push(("cursor", cursor.clone()));
         }
@@ -796,6 +806,7 @@ async fn auditors_filter_and_page_the_log(app: TestApp) {
     let all: Vec<i64> = items(&all).iter().map(|e| e["seq"].as_i64().unwrap()).collect();
     assert_eq!(found[..before.len()], before[..]);
     assert_eq!(found[..], all[..found.len()]);
+    assert!(all.len() > found.len(), "the paging's own reads came after its bound");
 
     // Bad input: 400 problem+json.
     for query in [
@@ -953,7 +964,7 @@ async fn the_access_log_pages_with_its_cursor(app: TestApp) {
 
     let mut walked = Vec::new();
     let mut cursor: Option<String> = None;
-    while walked.len() < whole.len() {
+    loop {
         let mut query = vec![("limit", "2".to_owned())];
         if let Some(cursor) = &cursor {
             query.push(("cursor", cursor.clone()));
@@ -965,10 +976,74 @@ async fn the_access_log_pages_with_its_cursor(app: TestApp) {
         let found = items(&page);
         assert!(!found.is_empty() && found.len() <= 2, "{page}");
         walked.extend(found);
-        cursor = Some(page["next_cursor"].as_str().expect("more pages").to_owned());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+        assert!(walked.len() < 200, "paging does not end");
     }
+    // The walk covers the log as it stood at its first page: the whole
+    // listing, and that listing's own read.
     assert_eq!(&walked[..whole.len()], &whole[..]);
+    assert_eq!(walked.len(), whole.len() + 1, "{walked:?}");
     problem(get_with(&app, &access_log_path(&participant), &kommun(), &[("cursor", "nope".into())]).await, 400).await;
+}
+
+/// The access log's cursor tells a case worker nothing about the
+/// association's audit chain (whose sequence numbers count the events about
+/// every participant), only works for the log and organisation it came
+/// from, and paging one event at a time ends although every page read is
+/// itself an event in the log.
+async fn the_access_log_cursor_is_sealed_and_paging_ends(app: TestApp) {
+    let (participant, plan) = setup(&app).await;
+    let first = |page: &Value| page["next_cursor"].as_str().map(str::to_owned);
+    let walk = |limit: &'static str| {
+        let app = &app;
+        let participant = participant.clone();
+        async move {
+            let mut cursors = Vec::new();
+            let mut walked = 0;
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut query = vec![("limit", limit.to_owned())];
+                if let Some(cursor) = &cursor {
+                    query.push(("cursor", cursor.clone()));
+                }
+                let page = body(get_with(app, &access_log_path(&participant), &kommun(), &query).await).await;
+                walked += items(&page).len();
+                match page["next_cursor"].as_str() {
+                    Some(next) => {
+                        cursors.push(next.to_owned());
+                        cursor = Some(next.to_owned());
+                    }
+                    None => break,
+                }
+                assert!(walked < 200, "paging the access log does not end");
+            }
+            (walked, cursors)
+        }
+    };
+    assert_eq!(app.get(&format!("/v1/plans/{plan}"), &kommun()).await.status(), 200);
+    let (walked, cursors) = walk("1").await;
+    assert!(walked >= 3, "{walked}");
+    // Between two pages, the employment office writes about a participant of its own.
+    let theirs = app.participant(&af(), PIN_OTHER).await;
+    for _ in 0..10 {
+        assert_eq!(app.get(&format!("/v1/participants/{theirs}"), &af()).await.status(), 200);
+    }
+    let (_, later) = walk("1").await;
+    for cursor in cursors.iter().chain(&later) {
+        // No plain number: base64 of a small integer would decode to one.
+        assert!(cursor.contains('.') && cursor.len() == 45, "{cursor}");
+    }
+    // Not valid for another participant's log or another organisation.
+    let page = body(get_with(&app, &access_log_path(&participant), &kommun(), &[("limit", "1".into())]).await).await;
+    let cursor = first(&page).expect("more than one event");
+    problem(get_with(&app, &access_log_path(&theirs), &af(), &[("cursor", cursor.clone())]).await, 400).await;
+    let mine_too = app.participant(&kommun(), PIN_OTHER).await;
+    problem(get_with(&app, &access_log_path(&mine_too), &kommun(), &[("cursor", cursor.clone())]).await, 400).await;
+    // A cursor of the old kind (a plain sequence number) is refused.
+    problem(get_with(&app, &access_log_path(&participant), &kommun(), &[("cursor", base64_of(&7i64.to_be_bytes()))]).await, 400).await;
 }
 
 // ---------------------------------------------------------------- 8. append-only
@@ -1550,6 +1625,7 @@ store_tests!(
     auditors_filter_and_page_the_log,
     the_access_log_is_read_by_auditors_and_the_registering_case_workers,
     the_access_log_pages_with_its_cursor,
+    the_access_log_cursor_is_sealed_and_paging_ends,
     the_store_refuses_update_and_delete,
     verify_finds_the_first_broken_event,
     nothing_is_served_unaudited,
