@@ -124,7 +124,7 @@ fn integral_numbers_as_integers(value: &mut serde_json::Value) {
 /// like a field name (lower-case ASCII letters, digits and underscores,
 /// starting with a letter, at most 64 characters). A personal identity
 /// number sent as a key never does.
-fn is_field_name(key: &str) -> bool {
+pub fn is_field_name(key: &str) -> bool {
     let mut chars = key.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && key.len() <= 64
@@ -133,6 +133,12 @@ fn is_field_name(key: &str) -> bool {
 
 /// Stands in for a key that is not repeated.
 const UNNAMED_KEY: &str = "*";
+
+/// A client-sent key as it may appear in the name of a field in an error:
+/// itself when it looks like a field name, else `*`.
+pub fn key_in_field(key: &str) -> &str {
+    if is_field_name(key) { key } else { UNNAMED_KEY }
+}
 
 /// The path of the failing value, e.g. `frames.af_vasteras` or `signs[2]`;
 /// an object key that does not look like a field name is written as `*`.

@@ -78,7 +78,7 @@ pub async fn middleware(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let raw_key = req.headers().get(HEADER).map(|v| v.to_str().map(str::to_owned));
-    let Some(raw_key) = raw_key.filter(|_| req.method() == Method::POST && !READS.contains(&req.path())) else {
+    let Some(raw_key) = raw_key.filter(|_| req.method() == Method::POST) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let key = match raw_key {
@@ -88,6 +88,10 @@ pub async fn middleware(
             return Ok(req.into_response(response));
         }
     };
+    // A read keeps no answer: its key is checked like any other, then ignored.
+    if READS.contains(&req.path()) {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
     // Unauthenticated requests go on to be refused (and audited) as usual.
     let principal = req
         .app_data::<web::Data<Arc<TokenVerifier>>>()

@@ -729,7 +729,7 @@ pub async fn put_platform(
             Ok(org) => auth.check_organisation(&mut errors, "frames", &org),
             Err(_) => errors.add("frames", "keys must be organisation slugs"),
         }
-        validation::text(&mut errors, &format!("frames.{org}"), frame, TEXT_MAX, false);
+        validation::text(&mut errors, &format!("frames.{}", crate::extract::key_in_field(org)), frame, TEXT_MAX, false);
     }
     errors.finish(|| ())?;
 

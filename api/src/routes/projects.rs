@@ -186,7 +186,7 @@ fn check_parts(
         validation::text(errors, "platform.purpose", &platform.purpose, TEXT_MAX, false);
         check_orgs(errors, auth, "platform.frames", &platform.frames.keys().cloned().collect::<Vec<_>>());
         for (org, frame) in &platform.frames {
-            validation::text(errors, &format!("platform.frames.{org}"), frame, TEXT_MAX, false);
+            validation::text(errors, &format!("platform.frames.{}", crate::extract::key_in_field(org)), frame, TEXT_MAX, false);
         }
     }
     if let Some(scenario) = scenario {

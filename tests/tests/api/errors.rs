@@ -192,6 +192,11 @@ async fn a_key_that_is_not_a_field_name_is_not_echoed(app: TestApp) {
     let refused = problem(response, 422).await;
     assert_eq!(field_errors(&refused)[0].0, "frames.*", "{refused}");
     assert_not_echoed(&refused, PIN);
+    // A frame too long under a personnummer key: named by where it is.
+    let body = json!({"purpose": "Att mötas", "frames": {PIN: "x".repeat(4001)}, "how_the_participant_notices_it_helps": "x"});
+    let refused = problem(app.put(&path, &kommun(), Some(&current), &body).await, 422).await;
+    assert!(field_errors(&refused).iter().any(|(f, _)| f == "frames.*"), "{refused}");
+    assert_not_echoed(&refused, PIN);
     // The platform was not changed.
     assert_eq!(etag(&app.get(&path, &kommun()).await), current);
 }
