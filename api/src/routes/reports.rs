@@ -226,13 +226,14 @@ async fn scale_movement<C: ConnectionTrait>(
             .all(db)
             .await?
     };
-    let mut series: HashMap<Uuid, (i64, i64, usize)> = HashMap::new();
+    let mut series: BTreeMap<Uuid, (i64, i64, usize)> = BTreeMap::new();
     for reading in readings {
         let entry = series.entry(reading.plan_id).or_insert((i64::from(reading.value), 0, 0));
         entry.1 = i64::from(reading.value);
         entry.2 += 1;
     }
-    // One series per plan; a person is counted once (by their latest plan's series).
+    // One series per plan; a person is counted once, by the series of their
+    // latest plan (plan ids are time-ordered UUIDv7, so the BTreeMap ends with it).
     let mut by_person: HashMap<Uuid, i64> = HashMap::new();
     for (plan, (first, last, n)) in &series {
         if let (true, Some(person)) = (*n >= 2, participant_of.get(plan)) {
