@@ -2,7 +2,7 @@
 //! handler that takes `Auth` cannot forget to authenticate) and minting
 //! development tokens for `samplan token`.
 
-use crate::audit::AuditContext;
+use crate::record::AuditContext;
 use crate::config::JwtConfig;
 use crate::error::ApiError;
 use crate::trust::{Refusal, Trust};
@@ -198,6 +198,12 @@ impl Auth {
         if !self.knows_organisation(org) {
             errors.add(field, "must be an organisation registered in your association (see GET /v1/organisations)");
         }
+    }
+}
+
+impl AsRef<AuditContext> for Auth {
+    fn as_ref(&self) -> &AuditContext {
+        &self.audit
     }
 }
 

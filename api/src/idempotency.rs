@@ -18,11 +18,12 @@
 //! fingerprint is an HMAC with the server key, so a number cannot be guessed
 //! from it. Lookups are reads and keep nothing.
 
-use crate::audit::{AuditContext, now_us};
+use crate::record::{AuditContext, IdempotencyKey, Original, now_us};
 use crate::auth::TokenVerifier;
 use crate::config::SecretKey;
 use crate::entities::idempotency_key;
 use crate::error::ApiError;
+use crate::store::idempotency::of_key;
 use crate::store::{Store, scope};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -35,8 +36,6 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use std::sync::Arc;
 
 pub const HEADER: &str = "idempotency-key";
-/// Keys are kept this long (the contract promises 24 hours).
-pub const RETENTION_US: i64 = 48 * 3600 * 1_000_000;
 /// A `running` key this old belongs to a request that died before it
 /// committed anything; a retry may take it over.
 const ABANDONED_US: i64 = 60 * 1_000_000;
@@ -46,28 +45,7 @@ const READS: &[&str] = &["/v1/participants/lookup"];
 /// The field that carries a personal identity number in an answer.
 const PIN_FIELD: &str = "personal_identity_number";
 
-/// The caller's key, as the write transaction needs it.
-#[derive(Debug, Clone)]
-pub struct Key {
-    pub assoc: String,
-    pub org: String,
-    pub sub: String,
-    pub role: String,
-    pub key: String,
-    pub path: String,
-}
-
-impl Key {
-    /// Restricts a query to this key's row.
-    fn filter<Q: QueryFilter>(&self, query: Q) -> Q {
-        query
-            .filter(idempotency_key::Column::Assoc.eq(self.assoc.as_str()))
-            .filter(idempotency_key::Column::Org.eq(self.org.as_str()))
-            .filter(idempotency_key::Column::Sub.eq(self.sub.as_str()))
-            .filter(idempotency_key::Column::Role.eq(self.role.as_str()))
-            .filter(idempotency_key::Column::Key.eq(self.key.as_str()))
-    }
-}
+type Key = IdempotencyKey;
 
 fn problem(error: ApiError) -> HttpResponse {
     error.error_response()
@@ -116,12 +94,8 @@ pub async fn middleware(
         key,
         path: req.path().to_owned(),
     };
-    let answer = match claim(store.db(), &id, &hash).await {
-        Ok(Claim::Run) => None,
-        Ok(Claim::Stored(stored)) => match answer_again(store.db(), &principal, &id, stored).await {
-            Ok(answer) => answer,
-            Err(error) => return Ok(req.into_response(problem(error))),
-        },
+    let answer = match claim_or_answer(&store, &principal, &id, &hash).await {
+        Ok(answer) => answer,
         Err(error) => return Ok(req.into_response(problem(error))),
     };
     if let Some((response, original)) = answer {
@@ -142,11 +116,11 @@ pub async fn middleware(
     let redacted = without_pins(&String::from_utf8_lossy(&bytes));
     let settled = match redacted {
         Some(text) if !status.is_server_error() => {
-            remember(store.db(), &id, Stored { status, location, content_type, body: text, route, participant_id }).await
+            settle(&store, &id, Some(Stored { status, location, content_type, body: text, route, participant_id })).await
         }
         // A 5xx is not an answer worth keeping, nor one whose numbers
         // could not be taken out: a retry runs again.
-        _ => forget(store.db(), &id).await,
+        _ => settle(&store, &id, None).await,
     };
     let mut rebuilt = HttpResponse::build(status);
     for (name, value) in headers.iter() {
@@ -159,18 +133,35 @@ pub async fn middleware(
     Ok(ServiceResponse::new(request, response))
 }
 
-/// What the original request did, for the audit event of its replay.
-#[derive(Debug, Clone, Default)]
-pub struct Original {
-    pub route: Option<String>,
-    pub resource_id: Option<uuid::Uuid>,
-    pub participant_id: Option<uuid::Uuid>,
+fn original_of(stored: &idempotency_key::Model) -> Original {
+    Original { route: stored.route.clone(), resource_id: stored.resource_id, participant_id: stored.participant_id }
 }
 
-impl Original {
-    fn of(stored: &idempotency_key::Model) -> Self {
-        Original { route: stored.route.clone(), resource_id: stored.resource_id, participant_id: stored.participant_id }
+/// Claims the key for this request (`None`: run it), or finds the answer
+/// to give again.
+async fn claim_or_answer(
+    store: &Store,
+    principal: &Principal,
+    id: &Key,
+    hash: &str,
+) -> Result<Option<(HttpResponse, Original)>, ApiError> {
+    let txn = store.begin_write_unaudited().await?;
+    let answer = match claim(&*txn, id, hash).await? {
+        Claim::Run => None,
+        Claim::Stored(stored) => answer_again(&*txn, principal, id, stored).await?,
+    };
+    txn.commit().await?;
+    Ok(answer)
+}
+
+/// Keeps the request's answer with its key, or (`None`) frees the key.
+async fn settle(store: &Store, id: &Key, answer: Option<Stored>) -> Result<(), ApiError> {
+    let txn = store.begin_write_unaudited().await?;
+    match answer {
+        Some(stored) => remember(&*txn, id, stored).await?,
+        None => forget(&*txn, id).await?,
     }
+    txn.commit().await
 }
 
 enum Claim {
@@ -212,7 +203,7 @@ async fn claim<C: ConnectionTrait>(db: &C, id: &Key, hash: &str) -> Result<Claim
         return Ok(Claim::Run);
     }
     let existing =
-        id.filter(idempotency_key::Entity::find()).one(db).await?.ok_or_else(|| ApiError::Internal("idempotency key vanished".into()))?;
+        of_key(id, idempotency_key::Entity::find()).one(db).await?.ok_or_else(|| ApiError::Internal("idempotency key vanished".into()))?;
     if existing.request_hash != hash {
         return Err(ApiError::Validation(samplan_domain::ValidationErrors::single(
             "Idempotency-Key",
@@ -248,7 +239,7 @@ async fn answer_again<C: ConnectionTrait>(
         },
         None => None,
     };
-    let original = Original::of(&stored);
+    let original = original_of(&stored);
     if stored.state == "committed" {
         let mut response = problem(ApiError::Conflict(
             "This request was carried out but its answer was lost; read the resource at Location",
@@ -272,8 +263,7 @@ async fn answer_again<C: ConnectionTrait>(
 /// Makes a stored key `running` again for this request, unless another
 /// request changed it first.
 async fn take_over<C: ConnectionTrait>(db: &C, id: &Key, existing: &idempotency_key::Model) -> Result<Claim, ApiError> {
-    let taken = id
-        .filter(idempotency_key::Entity::update_many())
+    let taken = of_key(id, idempotency_key::Entity::update_many())
         .col_expr(idempotency_key::Column::State, Expr::value("running"))
         .col_expr(idempotency_key::Column::CreatedAtUs, Expr::value(now_us()))
         .col_expr(idempotency_key::Column::Status, Expr::value(Option::<i16>::None))
@@ -366,7 +356,7 @@ async fn remember<C: ConnectionTrait>(db: &C, id: &Key, stored: Stored) -> Resul
     // The route template and participant, for the replay's access check and
     // audit event (a committed write stored the same; a refusal did not
     // commit anything).
-    id.filter(idempotency_key::Entity::update_many())
+    of_key(id, idempotency_key::Entity::update_many())
         .col_expr(idempotency_key::Column::State, Expr::value("done"))
         .col_expr(idempotency_key::Column::Status, Expr::value(stored.status.as_u16() as i16))
         .col_expr(idempotency_key::Column::Location, Expr::value(stored.location))
@@ -381,34 +371,11 @@ async fn remember<C: ConnectionTrait>(db: &C, id: &Key, stored: Stored) -> Resul
 
 /// An answer not kept: the client may retry with the key.
 async fn forget<C: ConnectionTrait>(db: &C, id: &Key) -> Result<(), ApiError> {
-    id.filter(idempotency_key::Entity::delete_many())
+    of_key(id, idempotency_key::Entity::delete_many())
         .filter(idempotency_key::Column::State.eq("running"))
         .exec(db)
         .await?;
     Ok(())
-}
-
-/// Called inside a write's transaction: the key's request has now done its work.
-pub async fn mark_committed<C: ConnectionTrait>(db: &C, id: &Key, original: Original) -> Result<(), sea_orm::DbErr> {
-    let location = original.resource_id.map(|created| format!("{}/{created}", id.path));
-    id.filter(idempotency_key::Entity::update_many())
-        .col_expr(idempotency_key::Column::State, Expr::value("committed"))
-        .col_expr(idempotency_key::Column::Location, Expr::value(location))
-        .col_expr(idempotency_key::Column::ParticipantId, Expr::value(original.participant_id))
-        .col_expr(idempotency_key::Column::Route, Expr::value(original.route))
-        .col_expr(idempotency_key::Column::ResourceId, Expr::value(original.resource_id))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// Deletes keys past their retention; run now and then.
-pub async fn purge<C: ConnectionTrait>(db: &C) -> Result<u64, sea_orm::DbErr> {
-    let result = idempotency_key::Entity::delete_many()
-        .filter(idempotency_key::Column::CreatedAtUs.lt(now_us() - RETENTION_US))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
+pub mod record;
 pub mod routes;
 pub mod startup;
 pub mod store;

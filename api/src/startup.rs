@@ -4,6 +4,7 @@ use crate::auth::TokenVerifier;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::extract::BODY_LIMIT;
+use crate::record::RequestId;
 use crate::store::Store;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
@@ -48,13 +49,13 @@ impl Application {
         let routes = web::Data::new(RouteTable::from_openapi(&openapi));
         let data_store = web::Data::new(store.clone());
         let secret_key = web::Data::new(config.secret_key.clone());
-        let audit_writer = web::Data::new(crate::audit::AuditWriter::start(store.clone()));
+        let unauthenticated = web::Data::new(crate::audit::Unauthenticated::start(store.clone()));
         let purging = store.clone();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(600));
             loop {
                 every.tick().await;
-                if let Err(error) = crate::idempotency::purge(purging.db()).await {
+                if let Err(error) = crate::store::idempotency::purge(purging.db()).await {
                     tracing::warn!(%error, "purging expired idempotency keys failed");
                 }
             }
@@ -66,7 +67,7 @@ impl Application {
                 .app_data(verifier.clone())
                 .app_data(secret_key.clone())
                 .app_data(routes.clone())
-                .app_data(audit_writer.clone())
+                .app_data(unauthenticated.clone())
                 .app_data(web::PayloadConfig::new(BODY_LIMIT))
                 .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()))
                 .app_data(web::QueryConfig::default().error_handler(|_, _| {
@@ -126,14 +127,6 @@ impl Application {
         }
         served
     }
-}
-
-/// The request's id, as logged and returned in `X-Request-Id`.
-#[derive(Debug, Clone, Copy)]
-pub struct RequestId(pub Uuid);
-
-pub fn request_id_of(req: &ServiceRequest) -> String {
-    req.extensions().get::<RequestId>().map(|id| id.0.to_string()).unwrap_or_default()
 }
 
 async fn wait_for_signal() {

@@ -15,18 +15,18 @@ use sea_orm_migration::sea_orm::DbBackend;
 pub struct Migration;
 
 /// A table whose rows the feed reports, and how to read a change from a row.
-struct Source {
-    table: &'static str,
-    resource_type: &'static str,
-    id: &'static str,
-    participant: &'static str,
-    plan: &'static str,
-    version: &'static str,
+pub(crate) struct Source {
+    pub(crate) table: &'static str,
+    pub(crate) resource_type: &'static str,
+    pub(crate) id: &'static str,
+    pub(crate) participant: &'static str,
+    pub(crate) plan: &'static str,
+    pub(crate) version: &'static str,
 }
 
 const VIA_PLAN: &str = "(SELECT participant_id FROM plans WHERE id = NEW.plan_id)";
 
-const SOURCES: [Source; 9] = [
+pub(crate) const SOURCES: [Source; 9] = [
     Source { table: "participants", resource_type: "participant", id: "NEW.id", participant: "NEW.id", plan: "NULL", version: "1" },
     Source { table: "plans", resource_type: "plan", id: "NEW.id", participant: "NEW.participant_id", plan: "NEW.id", version: "NEW.version" },
     Source { table: "plan_platforms", resource_type: "platform", id: "NEW.plan_id", participant: VIA_PLAN, plan: "NEW.plan_id", version: "NEW.version" },
@@ -58,7 +58,7 @@ fn sqlite_trigger(source: &Source, operation: &str) -> String {
     )
 }
 
-fn postgres_function(source: &Source) -> String {
+pub(crate) fn postgres_function(source: &Source) -> String {
     format!(
         "CREATE FUNCTION changes_{table}() RETURNS trigger LANGUAGE plpgsql AS $$ \
          DECLARE next_seq bigint; \

@@ -56,6 +56,13 @@ pub fn test_jwt() -> JwtConfig {
 
 /// Starts a fresh app with the given token settings.
 pub async fn spawn_app_with(backend: Backend, jwt: JwtConfig) -> Option<TestApp> {
+    // `SAMPLAN_TEST_LOG=warn` (a tracing filter) shows the servers' logs.
+    static LOGS: Once = Once::new();
+    LOGS.call_once(|| {
+        if let Ok(filter) = std::env::var("SAMPLAN_TEST_LOG") {
+            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+        }
+    });
     let (database_url, dir) = match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temporary directory");

@@ -2,7 +2,9 @@
 
 pub mod audit_event;
 pub mod audit_head;
+pub mod audit_pending;
 pub mod change;
+pub mod change_pending;
 pub mod consent;
 pub mod cost_parameter;
 pub mod enrolment;

@@ -2,7 +2,7 @@
 //! participant's access log (who has looked at my plan?) as JSON or CSV.
 //! These reads are themselves audited, like every `/v1` request.
 
-use crate::audit::Outcome;
+use crate::record::Outcome;
 use crate::auth::Auth;
 use crate::entities::{audit_event, participant};
 use crate::error::{ApiError, Problem};
@@ -148,6 +148,9 @@ async fn window(store: &Store, key: &SecretKey, owner: &[&[u8]], cursor: Option<
     if let Some(cursor) = cursor {
         return open_window(key, owner, cursor);
     }
+    // The first page bounds the listing at the chain's head: every
+    // answered request's events are in the chain by then.
+    store.sealed(assoc).await?;
     let head: Option<Option<i64>> = audit_event::Entity::find()
         .select_only()
         .column_as(audit_event::Column::Seq.max(), "head")

@@ -87,6 +87,7 @@ pub async fn feed(
     let Some(visible) = scope::participant_condition(&auth, scope::today()) else {
         return Ok(web::Json(ChangePage { items: Vec::new(), next_cursor: seal_position(&key, &owner, after) }));
     };
+    store.sealed(auth.assoc.as_str()).await?;
     let visible_ids = Query::select().column(participant::Column::Id).from(participant::Entity).cond_where(visible).to_owned();
     let rows = change::Entity::find()
         .filter(change::Column::Assoc.eq(auth.assoc.as_str()))

@@ -5,9 +5,9 @@
 //! participant the principal may not see. Nothing is cached: a withdrawn or
 //! expired consent ends access on the next request.
 
-use crate::auth::Auth;
 use crate::entities::{consent, consent_organisation, participant, plan};
 use crate::error::ApiError;
+use crate::record::Asker;
 use chrono::{NaiveDate, Utc};
 use samplan_domain::access::{self, Consent, ParticipantFacts, ParticipantScope};
 use samplan_domain::{AssocId, OrgId, Principal};
@@ -119,16 +119,16 @@ async fn load_participant<C: ConnectionTrait>(
 /// it: seen, or refused (an existing participant the principal may not see).
 pub async fn visible_participant<C: ConnectionTrait>(
     db: &C,
-    auth: &Auth,
+    auth: &impl Asker,
     id: Uuid,
     today: NaiveDate,
 ) -> Result<VisibleParticipant, ApiError> {
     let visible = load_participant(db, &auth.assoc, id).await?.ok_or(ApiError::NotFound)?;
-    if access::may_see_participant(auth, visible.facts(), &visible.consents, today) {
-        auth.audit.saw(visible.model.id);
+    if access::may_see_participant(&**auth, visible.facts(), &visible.consents, today) {
+        auth.as_ref().saw(visible.model.id);
         Ok(visible)
     } else {
-        auth.audit.refused(visible.model.id);
+        auth.as_ref().refused(visible.model.id);
         Err(ApiError::NotFound)
     }
 }
@@ -150,7 +150,7 @@ pub async fn participant_seen_by<C: ConnectionTrait>(
 /// A plan whose participant the principal may see, with that participant.
 pub async fn visible_plan<C: ConnectionTrait>(
     db: &C,
-    auth: &Auth,
+    auth: &impl Asker,
     plan_id: Uuid,
     today: NaiveDate,
 ) -> Result<(plan::Model, VisibleParticipant), ApiError> {
@@ -167,14 +167,14 @@ pub async fn visible_plan<C: ConnectionTrait>(
 /// recording each participant returned for the audit.
 pub async fn visible_participants<C: ConnectionTrait>(
     db: &C,
-    auth: &Auth,
+    auth: &impl Asker,
     select: sea_orm::Select<participant::Entity>,
     today: NaiveDate,
 ) -> Result<Vec<participant::Model>, ApiError> {
-    let condition = participant_condition(auth, today).ok_or(ApiError::NotFound)?;
+    let condition = participant_condition(&**auth, today).ok_or(ApiError::NotFound)?;
     let rows = select.filter(condition).all(db).await?;
     for row in &rows {
-        auth.audit.saw(row.id);
+        auth.as_ref().saw(row.id);
     }
     Ok(rows)
 }
@@ -187,11 +187,11 @@ pub async fn visible_participants<C: ConnectionTrait>(
 /// the visible ones.
 pub async fn matching_participants<C: ConnectionTrait>(
     db: &C,
-    auth: &Auth,
+    auth: &impl Asker,
     select: sea_orm::Select<participant::Entity>,
     today: NaiveDate,
 ) -> Result<Vec<participant::Model>, ApiError> {
-    let condition = participant_condition(auth, today);
+    let condition = participant_condition(&**auth, today);
     let visible = match &condition {
         Some(condition) => select.clone().filter(condition.clone()).all(db).await?,
         None => Vec::new(),
@@ -199,14 +199,14 @@ pub async fn matching_participants<C: ConnectionTrait>(
     for found in select.all(db).await? {
         if !visible.iter().any(|v| v.id == found.id) {
             let assoc = AssocId::parse(&found.assoc).map_err(|_| ApiError::Internal("stored assoc".into()))?;
-            auth.audit.refused_in(found.id, &assoc);
+            auth.as_ref().refused_in(found.id, &assoc);
         }
     }
     if condition.is_none() {
         return Err(ApiError::NotFound);
     }
     for row in &visible {
-        auth.audit.saw(row.id);
+        auth.as_ref().saw(row.id);
     }
     Ok(visible)
 }

@@ -157,7 +157,8 @@ async fn drop_append_only(app: &TestApp, db: &DatabaseConnection) {
     }
 }
 
-/// Makes every insert into audit_events fail, behind the server's back.
+/// Makes every insert into audit_events (and, on PostgreSQL, into the
+/// events staged by writes) fail, behind the server's back.
 async fn block_audit(app: &TestApp, db: &DatabaseConnection) {
     match app.backend {
         Backend::Sqlite => {
@@ -174,11 +175,14 @@ async fn block_audit(app: &TestApp, db: &DatabaseConnection) {
             )
             .await
             .unwrap();
-            db.execute_unprepared(
-                "CREATE TRIGGER audit_block BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_block()",
-            )
-            .await
-            .unwrap();
+            // A write stages its events first (see `store::chain`): block both.
+            for table in ["audit_events", "audit_pending"] {
+                db.execute_unprepared(&format!(
+                    "CREATE TRIGGER audit_block BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION audit_block()"
+                ))
+                .await
+                .unwrap();
+            }
         }
     }
 }
@@ -186,7 +190,10 @@ async fn block_audit(app: &TestApp, db: &DatabaseConnection) {
 async fn unblock_audit(app: &TestApp, db: &DatabaseConnection) {
     match app.backend {
         Backend::Sqlite => db.execute_unprepared("DROP TRIGGER audit_block").await.unwrap(),
-        Backend::Postgres => db.execute_unprepared("DROP TRIGGER audit_block ON audit_events").await.unwrap(),
+        Backend::Postgres => {
+            db.execute_unprepared("DROP TRIGGER audit_block ON audit_events").await.unwrap();
+            db.execute_unprepared("DROP TRIGGER audit_block ON audit_pending").await.unwrap()
+        }
     };
 }
 

@@ -1,0 +1,336 @@
+//! The one write path: every write — a handler's, its audit events and
+//! change-feed rows, its idempotency mark, the events of reads — goes
+//! through here, and this module owns the transaction.
+//!
+//! - SQLite has one writer at a time, so Samplan has exactly one: a task
+//!   that batches the writes arriving together into one transaction (group
+//!   commit). It lends the transaction to one request at a time, inside a
+//!   `SAVEPOINT` of its own: a request that fails rolls back only itself.
+//!   When no more are waiting (or [`MAX_BATCH`] are in), it appends the
+//!   batch's audit events and commits — one disk flush for the batch — and
+//!   only then are the requests answered. Nobody busy-waits on SQLite's
+//!   lock: the writer is the only one who takes it.
+//! - PostgreSQL runs each request's write in its own transaction, in
+//!   parallel (the server flushes concurrent commits together). The write's
+//!   audit events are staged with it, and sealed into the chain after it
+//!   commits (see `store::chain`): no row every write of an association
+//!   shares is held until commit. Events of reads are batched by a task as
+//!   on SQLite.
+//!
+//! `/metrics` shows `samplan_store_writes_total` and
+//! `samplan_store_commits_total`: their ratio is the writes per commit.
+
+use super::chain;
+use crate::error::ApiError;
+use crate::record::{AuditContext, NewEvent, Original};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// At most this many requests share one SQLite transaction.
+pub const MAX_BATCH: usize = 256;
+
+/// The answer a request waits for: its batch committed, or why not.
+type Committed = oneshot::Sender<Result<(), String>>;
+
+enum Job {
+    /// A request's write: it is lent the batch's transaction.
+    Write(oneshot::Sender<Lease>),
+    /// The audit events of a read or a refusal.
+    Events(Vec<NewEvent>, Committed),
+}
+
+/// The batch's transaction, lent to one request inside a savepoint.
+struct Lease {
+    txn: Arc<DatabaseTransaction>,
+    done: oneshot::Sender<Finished>,
+}
+
+/// A request is done with its lease: release its savepoint, append its
+/// events with the batch, tell it when the batch commits.
+struct Finished {
+    events: Vec<NewEvent>,
+    committed: Committed,
+}
+
+/// Hands writes to the store's one write path.
+#[derive(Clone, Debug)]
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+    db: DatabaseConnection,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Job::Write(_) => "Job::Write",
+            Job::Events(..) => "Job::Events",
+        })
+    }
+}
+
+fn stopped() -> ApiError {
+    ApiError::Internal("the store's writer stopped".into())
+}
+
+impl Writer {
+    /// Starts the write path's task for `db`.
+    pub fn start(db: DatabaseConnection) -> Self {
+        let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
+        match db.get_database_backend() {
+            DbBackend::Sqlite => {
+                tokio::spawn(sqlite_writer(db.clone(), rx));
+            }
+            _ => {
+                tokio::spawn(postgres_events(db.clone(), rx));
+                let sweeper = db.clone();
+                tokio::spawn(async move {
+                    let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+                    loop {
+                        every.tick().await;
+                        if let Err(error) = chain::seal_all(&sweeper).await {
+                            tracing::warn!(%error, "sealing staged audit events failed");
+                        }
+                    }
+                });
+            }
+        }
+        Writer { jobs, db }
+    }
+
+    /// A write for a request: its audit record's events and idempotency
+    /// mark commit with it, or nothing does.
+    pub async fn begin(&self, audit: AuditContext) -> Result<WriteTxn, ApiError> {
+        Ok(WriteTxn { audit: Some(audit), ..self.begin_unaudited().await? })
+    }
+
+    /// A write outside a request's record (idempotency bookkeeping).
+    pub async fn begin_unaudited(&self) -> Result<WriteTxn, ApiError> {
+        let conn = match self.db.get_database_backend() {
+            DbBackend::Sqlite => {
+                let (lease, lent) = oneshot::channel();
+                self.jobs.send(Job::Write(lease)).await.map_err(|_| stopped())?;
+                let Lease { txn, done } = lent.await.map_err(|_| stopped())?;
+                Conn::Lent { txn: Some(txn), done: Some(done) }
+            }
+            _ => Conn::Own(self.db.begin().await?),
+        };
+        Ok(WriteTxn { conn, db: self.db.clone(), audit: None })
+    }
+
+    /// Commits the events of a read or a refusal; returns once they are
+    /// durable (in their chain on SQLite, staged and sealed on PostgreSQL).
+    pub async fn events(&self, events: Vec<NewEvent>) -> Result<(), ApiError> {
+        let (committed, wait) = oneshot::channel();
+        self.jobs.send(Job::Events(events, committed)).await.map_err(|_| stopped())?;
+        wait.await.map_err(|_| stopped())?.map_err(|cause| ApiError::Internal(format!("audit: {cause}")))
+    }
+}
+
+enum Conn {
+    /// SQLite: the writer's batch transaction, inside this request's savepoint.
+    Lent { txn: Option<Arc<DatabaseTransaction>>, done: Option<oneshot::Sender<Finished>> },
+    /// PostgreSQL: the request's own transaction.
+    Own(DatabaseTransaction),
+}
+
+/// A write in progress. Dereferences to the transaction to run statements
+/// on; [`WriteTxn::commit`] returns once the write is durable. Dropped
+/// without commit, it rolls back (on SQLite, back to its savepoint).
+pub struct WriteTxn {
+    conn: Conn,
+    db: DatabaseConnection,
+    audit: Option<AuditContext>,
+}
+
+impl WriteTxn {
+    pub async fn commit(mut self) -> Result<(), ApiError> {
+        let (key, original, events) = match &self.audit {
+            Some(audit) => audit.committing(),
+            None => (None, Original::default(), Vec::new()),
+        };
+        if let Some(key) = &key {
+            super::idempotency::mark_committed(&*self, key, original).await?;
+        }
+        let assocs: BTreeSet<String> = events.iter().map(|e| e.assoc.clone()).collect();
+        match std::mem::replace(&mut self.conn, Conn::Lent { txn: None, done: None }) {
+            Conn::Lent { txn, done } => {
+                drop(txn);
+                let (committed, wait) = oneshot::channel();
+                done.ok_or_else(stopped)?.send(Finished { events, committed }).map_err(|_| stopped())?;
+                wait.await.map_err(|_| stopped())?.map_err(|cause| ApiError::Internal(format!("commit: {cause}")))?;
+            }
+            Conn::Own(txn) => {
+                chain::stage(&txn, &events).await?;
+                txn.commit().await?;
+                // Committed: the write stands. Its events are staged with
+                // it; sealing them now puts them in the chain before the
+                // answer leaves (a failure leaves them for the sweeper).
+                for assoc in &assocs {
+                    if let Err(error) = chain::seal(&self.db, assoc, Vec::new()).await {
+                        tracing::warn!(%error, "sealing audit events failed; the sweeper retries");
+                    }
+                }
+            }
+        }
+        if let Some(audit) = &self.audit {
+            audit.committed();
+        }
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for WriteTxn {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        match &self.conn {
+            Conn::Lent { txn: Some(txn), .. } => txn,
+            Conn::Own(txn) => txn,
+            Conn::Lent { txn: None, .. } => unreachable!("a write is not used after commit"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- SQLite: the one writer
+
+async fn sqlite_writer(db: DatabaseConnection, mut jobs: mpsc::Receiver<Job>) {
+    while let Some(first) = jobs.recv().await {
+        let mut next = Some(first);
+        let mut events = Vec::new();
+        let mut committed: Vec<Committed> = Vec::new();
+        let mut writes = 0_u64;
+        let options =
+            TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
+        let txn = match db.begin_with_options(options).await {
+            Ok(txn) => Arc::new(txn),
+            Err(error) => {
+                tracing::error!(%error, "the writer cannot begin a transaction");
+                // Dropping the job answers it with an error.
+                drop(next);
+                continue;
+            }
+        };
+        let mut broken: Option<DbErr> = None;
+        while let Some(job) = next.take() {
+            match job {
+                Job::Events(more, waiter) => {
+                    events.extend(more);
+                    committed.push(waiter);
+                }
+                Job::Write(lease) => match lend(&txn, lease).await {
+                    Ok(Some(Finished { events: more, committed: waiter })) => {
+                        events.extend(more);
+                        committed.push(waiter);
+                        writes += 1;
+                    }
+                    Ok(None) => {}
+                    Err(error) => {
+                        broken = Some(error);
+                        break;
+                    }
+                },
+            }
+            if committed.len() < MAX_BATCH {
+                next = jobs.try_recv().ok();
+            }
+        }
+        let result = match broken {
+            Some(error) => Err(error),
+            None => finish(txn, events).await,
+        };
+        if result.is_ok() {
+            metrics::counter!("samplan_store_commits_total").increment(1);
+            metrics::counter!("samplan_store_writes_total").increment(writes);
+            metrics::histogram!("samplan_store_batch_size").record(committed.len() as f64);
+        }
+        let result = result.map_err(|error| error.to_string());
+        if let Err(error) = &result {
+            tracing::error!(%error, "a batch of writes failed to commit");
+        }
+        for waiter in committed {
+            let _ = waiter.send(result.clone());
+        }
+    }
+}
+
+/// Lends the batch's transaction to one request inside a savepoint; returns
+/// what it finished with, or `None` when it gave up (rolled back to its
+/// savepoint). An error means the batch's transaction is unusable.
+async fn lend(txn: &Arc<DatabaseTransaction>, lease: oneshot::Sender<Lease>) -> Result<Option<Finished>, DbErr> {
+    txn.execute_unprepared("SAVEPOINT request").await?;
+    let (done, finished) = oneshot::channel();
+    let finished = match lease.send(Lease { txn: txn.clone(), done }) {
+        Ok(()) => finished.await.ok(),
+        Err(_) => None,
+    };
+    match finished {
+        Some(finished) => {
+            txn.execute_unprepared("RELEASE request").await?;
+            Ok(Some(finished))
+        }
+        None => {
+            txn.execute_unprepared("ROLLBACK TO request; RELEASE request").await?;
+            Ok(None)
+        }
+    }
+}
+
+/// Appends the batch's events to their chains and commits.
+async fn finish(txn: Arc<DatabaseTransaction>, events: Vec<NewEvent>) -> Result<(), DbErr> {
+    if !events.is_empty() {
+        chain::append(&*txn, events).await?;
+    }
+    // Every lease gave its share back before saying it was done; a request
+    // dropped mid-way may still be unwinding for a moment.
+    let mut txn = txn;
+    for _ in 0..1000 {
+        match Arc::try_unwrap(txn) {
+            Ok(txn) => return txn.commit().await,
+            Err(shared) => {
+                txn = shared;
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+    Err(DbErr::Custom("a write kept the batch's transaction".into()))
+}
+
+// ---------------------------------------------------------------- PostgreSQL: events of reads
+
+async fn postgres_events(db: DatabaseConnection, mut jobs: mpsc::Receiver<Job>) {
+    while let Some(first) = jobs.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(more) => batch.push(more),
+                Err(_) => break,
+            }
+        }
+        let mut by_assoc: std::collections::BTreeMap<String, Vec<NewEvent>> = Default::default();
+        let mut committed = Vec::new();
+        for job in batch {
+            if let Job::Events(events, waiter) = job {
+                for event in events {
+                    by_assoc.entry(event.assoc.clone()).or_default().push(event);
+                }
+                committed.push(waiter);
+            }
+        }
+        let mut result = Ok(());
+        for (assoc, events) in by_assoc {
+            if let Err(error) = chain::seal(&db, &assoc, events).await {
+                result = Err(error.to_string());
+            }
+        }
+        if result.is_ok() {
+            metrics::counter!("samplan_store_event_batches_total").increment(1);
+        }
+        for waiter in committed {
+            let _ = waiter.send(result.clone());
+        }
+    }
+}
