@@ -3,10 +3,11 @@
 
 use crate::store::Store;
 use actix_web::{HttpResponse, get, web};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sea_orm::DbBackend;
 use std::sync::OnceLock;
 
+const COUNT_BUCKETS: [f64; 10] = [1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 16.0, 32.0, 64.0, 256.0];
 const LATENCY_BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
 
 /// The process's one recorder (every app in the process shares it).
@@ -15,6 +16,10 @@ pub fn handle() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
         let recorder = PrometheusBuilder::new()
             .set_buckets(&LATENCY_BUCKETS)
+            .expect("the buckets are not empty")
+            .set_buckets_for_metric(Matcher::Full("samplan_http_request_statements".into()), &COUNT_BUCKETS)
+            .expect("the buckets are not empty")
+            .set_buckets_for_metric(Matcher::Full("samplan_store_batch_size".into()), &COUNT_BUCKETS)
             .expect("the buckets are not empty")
             .build_recorder();
         let handle = recorder.handle();
@@ -43,10 +48,15 @@ pub fn method_label(method: &actix_web::http::Method) -> &'static str {
     }
 }
 
-pub fn record_request(method: &'static str, route: &str, status: u16, seconds: f64) {
+/// Records a request: its count and latency by route and status, and the
+/// statements the store ran for it by route (`samplan_http_request_statements`:
+/// a route whose sum/count grows with the data has an N+1).
+pub fn record_request(method: &'static str, route: &str, status: u16, seconds: f64, statements: u32) {
     let labels = [("method", method.to_owned()), ("route", route.to_owned()), ("status", status.to_string())];
     metrics::counter!("samplan_http_requests_total", &labels).increment(1);
     metrics::histogram!("samplan_http_request_duration_seconds", &labels).record(seconds);
+    let labels = [("method", method.to_owned()), ("route", route.to_owned())];
+    metrics::histogram!("samplan_http_request_statements", &labels).record(f64::from(statements));
 }
 
 /// Metrics in the Prometheus text format, for a scraper on the internal

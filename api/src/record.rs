@@ -289,6 +289,28 @@ pub struct Original {
 #[derive(Debug, Clone, Copy)]
 pub struct RequestId(pub Uuid);
 
+tokio::task_local! {
+    /// Statements the store ran for the request being served.
+    static STATEMENTS: std::cell::Cell<u32>;
+}
+
+/// Counts one statement against the request being served, if any (the
+/// store's metric callback calls it; the write path's own batch statements
+/// run outside any request and are not counted).
+pub fn count_statement() {
+    let _ = STATEMENTS.try_with(|count| count.set(count.get() + 1));
+}
+
+/// Runs a request, counting the statements the store runs for it.
+pub async fn counting_statements<F: std::future::Future>(request: F) -> (F::Output, u32) {
+    STATEMENTS
+        .scope(std::cell::Cell::new(0), async {
+            let output = request.await;
+            (output, STATEMENTS.with(std::cell::Cell::get))
+        })
+        .await
+}
+
 pub fn now_us() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }

@@ -168,7 +168,8 @@ async fn request_log(
     let method = crate::metrics::method_label(req.method());
     let started = Instant::now();
     let span = tracing::info_span!("request", request_id = %request_id);
-    let mut response = next.call(req).instrument(span.clone()).await?;
+    let (response, statements) = crate::record::counting_statements(next.call(req).instrument(span.clone())).await;
+    let mut response = response?;
     let route = response.request().match_pattern().unwrap_or_else(|| "-".into());
     let status = response.status().as_u16();
     response.headers_mut().insert(
@@ -176,7 +177,7 @@ async fn request_log(
         HeaderValue::from_str(&request_id.to_string()).expect("a UUID is a valid header value"),
     );
     let elapsed = started.elapsed().as_secs_f64();
-    crate::metrics::record_request(method, &route, status, elapsed);
+    crate::metrics::record_request(method, &route, status, elapsed, statements);
     let duration_ms = elapsed * 1000.0;
     span.in_scope(|| tracing::info!(%method, %route, status, duration_ms = format!("{duration_ms:.1}"), "request"));
     Ok(response)

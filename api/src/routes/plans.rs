@@ -252,31 +252,15 @@ fn support(stored: Option<String>) -> Result<Option<SupportSource>, ApiError> {
     stored.map(|s| SupportSource::parse(&s).ok_or_else(|| corrupt("support source"))).transpose()
 }
 
-/// Loads every part of a plan: a fixed number of queries, whatever its size.
+/// Loads every part of a plan: two queries, whatever its size (see `store::plans`).
 async fn load_plan<C: ConnectionTrait>(db: &C, plan: plan::Model) -> Result<Plan, ApiError> {
-    let id = plan.id;
-    let platform = plan_platform::Entity::find_by_id(id).one(db).await?.ok_or_else(|| corrupt("platform"))?;
-    let scenario =
-        plan_solution_scenario::Entity::find_by_id(id).one(db).await?.ok_or_else(|| corrupt("scenario"))?;
-    let resources = plan_resource::Entity::find()
-        .filter(plan_resource::Column::PlanId.eq(id))
-        .order_by_asc(plan_resource::Column::Id)
-        .all(db)
-        .await?;
-    let steps = plan_step::Entity::find()
-        .filter(plan_step::Column::PlanId.eq(id))
-        .order_by_asc(plan_step::Column::Id)
-        .all(db)
-        .await?;
-    let readings = readings_of(db, id).await?;
-    let meetings = meeting::Entity::find()
-        .filter(meeting::Column::PlanId.eq(id))
-        .order_by_asc(meeting::Column::HeldOn)
-        .order_by_asc(meeting::Column::Id)
-        .all(db)
-        .await?;
+    let parts = crate::store::plans::parts(db, &plan).await?;
+    plan_view(plan, parts)
+}
+
+fn plan_view(plan: plan::Model, parts: crate::store::plans::PlanParts) -> Result<Plan, ApiError> {
     Ok(Plan {
-        id,
+        id: plan.id,
         participant_id: plan.participant_id,
         status: PlanStatus::parse(&plan.status).ok_or_else(|| corrupt("plan status"))?,
         leading_org: plan.leading_org,
@@ -288,12 +272,12 @@ async fn load_plan<C: ConnectionTrait>(db: &C, plan: plan::Model) -> Result<Plan
         created_at: plan.created_at,
         created_by: plan.created_by,
         updated_at: plan.updated_at,
-        platform: platform_view(platform)?,
-        solution_scenario: scenario_view(scenario)?,
-        resources: resources.into_iter().map(resource_view).collect(),
-        steps: steps.into_iter().map(step_view).collect::<Result<_, _>>()?,
-        scale_readings: readings.into_iter().map(reading_view).collect::<Result<_, _>>()?,
-        meetings: meetings.into_iter().map(meeting_view).collect::<Result<_, _>>()?,
+        platform: platform_view(parts.platform)?,
+        solution_scenario: scenario_view(parts.solution_scenario)?,
+        resources: parts.resources.into_iter().map(resource_view).collect(),
+        steps: parts.steps.into_iter().map(step_view).collect::<Result<_, _>>()?,
+        scale_readings: parts.scale_readings.into_iter().map(reading_view).collect::<Result<_, _>>()?,
+        meetings: parts.meetings.into_iter().map(meeting_view).collect::<Result<_, _>>()?,
     })
 }
 
@@ -551,8 +535,8 @@ pub async fn create_plan(auth: Auth, store: web::Data<Store>, Body(body): Body<N
 )]
 #[get("/v1/plans/{id}")]
 pub async fn read_plan(auth: Auth, store: web::Data<Store>, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
-    let (plan, _) = scope::visible_plan(store.db(), &auth, id.into_inner(), scope::today()).await?;
-    let view = load_plan(store.db(), plan).await?;
+    let whole = crate::store::plans::whole_plan(store.db(), &auth, id.into_inner(), scope::today()).await?;
+    let view = plan_view(whole.plan, whole.parts)?;
     Ok(with_etag(view.version, &view))
 }
 

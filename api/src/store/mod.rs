@@ -3,6 +3,7 @@
 
 pub mod chain;
 pub mod idempotency;
+pub mod plans;
 pub mod scope;
 mod write;
 
@@ -50,13 +51,15 @@ impl Store {
                         .foreign_keys(true)
                         .create_if_missing(true)
                 });
-            let db = Database::connect(options).await?;
+            let mut db = Database::connect(options).await?;
             Migrator::up(&db, None).await?;
+            db.set_metric_callback(|_| crate::record::count_statement());
             Ok(Store { writer: write::Writer::start(db.clone()), db })
         } else {
             migrate_postgres(url).await?;
             options.max_connections(16).min_connections(1);
-            let db = Database::connect(options).await?;
+            let mut db = Database::connect(options).await?;
+            db.set_metric_callback(|_| crate::record::count_statement());
             Ok(Store { writer: write::Writer::start(db.clone()), db })
         }
     }

@@ -70,29 +70,28 @@ impl VisibleParticipant {
     }
 }
 
-/// The consents of a participant, as access needs them.
+/// The consents of a participant, as access needs them (one query).
 pub async fn consents_of<C: ConnectionTrait>(db: &C, participant_id: Uuid) -> Result<Vec<Consent>, ApiError> {
-    let consents = consent::Entity::find().filter(consent::Column::ParticipantId.eq(participant_id)).all(db).await?;
-    if consents.is_empty() {
-        return Ok(Vec::new());
-    }
-    let named = consent_organisation::Entity::find()
-        .filter(consent_organisation::Column::ParticipantId.eq(participant_id))
-        .all(db)
-        .await?;
-    Ok(consents
+    Ok(super::plans::consents_with_organisations(db, participant_id)
+        .await?
         .into_iter()
-        .map(|c| Consent {
-            organisations: named
-                .iter()
-                .filter(|n| n.consent_id == c.id)
-                .filter_map(|n| OrgId::parse(&n.org).ok())
-                .collect(),
+        .map(|(c, organisations)| Consent {
+            organisations: organisations.iter().filter_map(|org| OrgId::parse(org).ok()).collect(),
             valid_from: c.valid_from,
             valid_until: c.valid_until,
             withdrawn: c.withdrawn_at.is_some(),
         })
         .collect())
+}
+
+/// A participant record with its consents, as access sees it.
+async fn with_consents<C: ConnectionTrait>(db: &C, found: participant::Model) -> Result<VisibleParticipant, ApiError> {
+    Ok(VisibleParticipant {
+        assoc: AssocId::parse(&found.assoc).map_err(|_| ApiError::Internal("stored assoc".into()))?,
+        registered_by: OrgId::parse(&found.org).map_err(|_| ApiError::Internal("stored org".into()))?,
+        consents: consents_of(db, found.id).await?,
+        model: found,
+    })
 }
 
 /// Participant `id` of association `assoc` with its consents, if it exists.
@@ -101,17 +100,32 @@ async fn load_participant<C: ConnectionTrait>(
     assoc: &AssocId,
     id: Uuid,
 ) -> Result<Option<VisibleParticipant>, ApiError> {
-    let Some(found) =
-        participant::Entity::find_by_id(id).filter(participant::Column::Assoc.eq(assoc.as_str())).one(db).await?
-    else {
-        return Ok(None);
-    };
-    Ok(Some(VisibleParticipant {
-        assoc: AssocId::parse(&found.assoc).map_err(|_| ApiError::Internal("stored assoc".into()))?,
-        registered_by: OrgId::parse(&found.org).map_err(|_| ApiError::Internal("stored org".into()))?,
-        consents: consents_of(db, found.id).await?,
-        model: found,
-    }))
+    match participant::Entity::find_by_id(id).filter(participant::Column::Assoc.eq(assoc.as_str())).one(db).await? {
+        Some(found) => Ok(Some(with_consents(db, found).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The access decision on a participant record already read: loads its
+/// consents, and lets it through (recorded as seen) or answers 404
+/// (recorded as refused).
+pub async fn admit<C: ConnectionTrait>(
+    db: &C,
+    auth: &impl Asker,
+    found: participant::Model,
+    today: NaiveDate,
+) -> Result<VisibleParticipant, ApiError> {
+    decide(auth, with_consents(db, found).await?, today)
+}
+
+fn decide(auth: &impl Asker, visible: VisibleParticipant, today: NaiveDate) -> Result<VisibleParticipant, ApiError> {
+    if access::may_see_participant(&**auth, visible.facts(), &visible.consents, today) {
+        auth.as_ref().saw(visible.model.id);
+        Ok(visible)
+    } else {
+        auth.as_ref().refused(visible.model.id);
+        Err(ApiError::NotFound)
+    }
 }
 
 /// A participant the principal may see, or 404 — the same answer as for an
@@ -123,14 +137,7 @@ pub async fn visible_participant<C: ConnectionTrait>(
     id: Uuid,
     today: NaiveDate,
 ) -> Result<VisibleParticipant, ApiError> {
-    let visible = load_participant(db, &auth.assoc, id).await?.ok_or(ApiError::NotFound)?;
-    if access::may_see_participant(&**auth, visible.facts(), &visible.consents, today) {
-        auth.as_ref().saw(visible.model.id);
-        Ok(visible)
-    } else {
-        auth.as_ref().refused(visible.model.id);
-        Err(ApiError::NotFound)
-    }
+    decide(auth, load_participant(db, &auth.assoc, id).await?.ok_or(ApiError::NotFound)?, today)
 }
 
 /// The participant, when `principal` may see it now; `None` when it does
@@ -147,20 +154,15 @@ pub async fn participant_seen_by<C: ConnectionTrait>(
         .filter(|found| access::may_see_participant(principal, found.facts(), &found.consents, today)))
 }
 
-/// A plan whose participant the principal may see, with that participant.
+/// A plan whose participant the principal may see, with that participant
+/// (two queries: see `store::plans`).
 pub async fn visible_plan<C: ConnectionTrait>(
     db: &C,
     auth: &impl Asker,
     plan_id: Uuid,
     today: NaiveDate,
 ) -> Result<(plan::Model, VisibleParticipant), ApiError> {
-    let plan = plan::Entity::find_by_id(plan_id)
-        .filter(plan::Column::Assoc.eq(auth.assoc.as_str()))
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let participant = visible_participant(db, auth, plan.participant_id, today).await?;
-    Ok((plan, participant))
+    super::plans::visible_plan(db, auth, plan_id, today).await
 }
 
 /// Runs a query over participants filtered to what the principal may see,

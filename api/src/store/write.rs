@@ -263,10 +263,12 @@ async fn sqlite_writer(db: DatabaseConnection, mut jobs: mpsc::Receiver<Job>) {
 async fn lend(txn: &Arc<DatabaseTransaction>, lease: oneshot::Sender<Lease>) -> Result<Option<Finished>, DbErr> {
     txn.execute_unprepared("SAVEPOINT request").await?;
     let (done, finished) = oneshot::channel();
+    let lent = std::time::Instant::now();
     let finished = match lease.send(Lease { txn: txn.clone(), done }) {
         Ok(()) => finished.await.ok(),
         Err(_) => None,
     };
+    metrics::histogram!("samplan_store_lease_seconds").record(lent.elapsed().as_secs_f64());
     match finished {
         Some(finished) => {
             txn.execute_unprepared("RELEASE request").await?;

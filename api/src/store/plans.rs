@@ -1,0 +1,231 @@
+//! A whole plan in three queries, whatever its size: the plan with its
+//! participant, platform and solution scenario (one row); the participant's
+//! consents with the organisations they name; and every resource, step,
+//! scale reading and meeting of the plan (one query over the four tables).
+//! The access decision in between is `store::scope`'s, made on the rows
+//! these queries return.
+
+use super::scope::{self, VisibleParticipant};
+use crate::entities::{
+    consent, consent_organisation, meeting, participant, plan, plan_platform, plan_resource, plan_solution_scenario,
+    plan_step, scale_reading,
+};
+use crate::error::ApiError;
+use crate::record::Asker;
+use chrono::NaiveDate;
+use sea_orm::{
+    ConnectionTrait, DbBackend, EntityName, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryResult,
+    Statement, Value,
+};
+use uuid::Uuid;
+
+/// A plan with every part of it, and the participant access let through.
+#[derive(Debug)]
+pub struct WholePlan {
+    pub plan: plan::Model,
+    pub participant: VisibleParticipant,
+    pub parts: PlanParts,
+}
+
+/// Every part of a plan.
+#[derive(Debug)]
+pub struct PlanParts {
+    pub platform: plan_platform::Model,
+    pub solution_scenario: plan_solution_scenario::Model,
+    /// In the order they were added.
+    pub resources: Vec<plan_resource::Model>,
+    /// In the order they were added.
+    pub steps: Vec<plan_step::Model>,
+    /// By when they were taken.
+    pub scale_readings: Vec<scale_reading::Model>,
+    /// By the day they were held.
+    pub meetings: Vec<meeting::Model>,
+}
+
+/// `alias.column AS "prefix_column"` for every column of `E`.
+fn columns<E: EntityTrait>(alias: &str) -> String {
+    E::Column::iter()
+        .map(|column| {
+            let name = column.as_str();
+            format!("{alias}.\"{name}\" AS \"{alias}_{name}\"")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The `n`th (1-based) bind parameter in the backend's spelling.
+fn param(backend: DbBackend, n: usize) -> String {
+    match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => format!("?{n}"),
+    }
+}
+
+fn model<M: FromQueryResult>(row: &QueryResult, alias: &str) -> Result<M, ApiError> {
+    Ok(M::from_query_result(row, &format!("{alias}_"))?)
+}
+
+/// Whether the row holds an `E` under `alias` (a LEFT JOIN that matched).
+fn present(row: &QueryResult, alias: &str, key: &str) -> Result<bool, ApiError> {
+    Ok(row.try_get::<Option<Uuid>>(&format!("{alias}_"), key)?.is_some())
+}
+
+/// The plan, with its participant when that participant is in the
+/// principal's association and `parts` (platform, solution scenario) when
+/// asked for. One query.
+async fn plan_row<C: ConnectionTrait>(
+    db: &C,
+    assoc: &str,
+    plan_id: Uuid,
+    parts: bool,
+) -> Result<Option<QueryResult>, ApiError> {
+    let backend = db.get_database_backend();
+    let (mut select, mut joins) = (
+        format!("{}, {}", columns::<plan::Entity>("p"), columns::<participant::Entity>("pa")),
+        format!(
+            "FROM \"{plans}\" p JOIN \"{participants}\" pa ON pa.\"id\" = p.\"participant_id\" AND pa.\"assoc\" = p.\"assoc\"",
+            plans = plan::Entity.table_name(),
+            participants = participant::Entity.table_name(),
+        ),
+    );
+    if parts {
+        select.push_str(&format!(
+            ", {}, {}",
+            columns::<plan_platform::Entity>("pf"),
+            columns::<plan_solution_scenario::Entity>("sc")
+        ));
+        joins.push_str(&format!(
+            " LEFT JOIN \"{platforms}\" pf ON pf.\"plan_id\" = p.\"id\" \
+             LEFT JOIN \"{scenarios}\" sc ON sc.\"plan_id\" = p.\"id\"",
+            platforms = plan_platform::Entity.table_name(),
+            scenarios = plan_solution_scenario::Entity.table_name(),
+        ));
+    }
+    let sql = format!(
+        "SELECT {select} {joins} WHERE p.\"id\" = {} AND p.\"assoc\" = {}",
+        param(backend, 1),
+        param(backend, 2)
+    );
+    let values: Vec<Value> = vec![plan_id.into(), assoc.into()];
+    Ok(db.query_one_raw(Statement::from_sql_and_values(backend, sql, values)).await?)
+}
+
+/// The consents of a participant with the organisations each names. One query.
+pub async fn consents_with_organisations<C: ConnectionTrait>(
+    db: &C,
+    participant_id: Uuid,
+) -> Result<Vec<(consent::Model, Vec<String>)>, ApiError> {
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "SELECT {}, {} FROM \"{consents}\" c LEFT JOIN \"{named}\" co ON co.\"consent_id\" = c.\"id\" \
+         WHERE c.\"participant_id\" = {} ORDER BY c.\"id\", co.\"org\"",
+        columns::<consent::Entity>("c"),
+        columns::<consent_organisation::Entity>("co"),
+        param(backend, 1),
+        consents = consent::Entity.table_name(),
+        named = consent_organisation::Entity.table_name(),
+    );
+    let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, [participant_id.into()])).await?;
+    let mut consents: Vec<(consent::Model, Vec<String>)> = Vec::new();
+    for row in &rows {
+        let consent: consent::Model = model(row, "c")?;
+        if consents.last().is_none_or(|(last, _)| last.id != consent.id) {
+            consents.push((consent, Vec::new()));
+        }
+        if present(row, "co", "consent_id")? {
+            let named: consent_organisation::Model = model(row, "co")?;
+            consents.last_mut().expect("pushed above").1.push(named.org);
+        }
+    }
+    Ok(consents)
+}
+
+/// A plan whose participant the principal may see, with that participant,
+/// in two queries; 404 otherwise (recorded as `scope::visible_participant`
+/// records it).
+pub async fn visible_plan<C: ConnectionTrait>(
+    db: &C,
+    asker: &impl Asker,
+    plan_id: Uuid,
+    today: NaiveDate,
+) -> Result<(plan::Model, VisibleParticipant), ApiError> {
+    let row = plan_row(db, asker.assoc.as_str(), plan_id, false).await?.ok_or(ApiError::NotFound)?;
+    let (plan, participant) = (model::<plan::Model>(&row, "p")?, model::<participant::Model>(&row, "pa")?);
+    let participant = scope::admit(db, asker, participant, today).await?;
+    Ok((plan, participant))
+}
+
+/// Every resource, step, scale reading and meeting of a plan, in one query:
+/// each row of `kinds` joins the rows of its own table only.
+async fn contributions<C: ConnectionTrait>(db: &C, plan_id: Uuid) -> Result<Vec<QueryResult>, ApiError> {
+    let backend = db.get_database_backend();
+    let p = param(backend, 1);
+    let sql = format!(
+        "SELECT k.kind AS kind, {}, {}, {}, {} \
+         FROM (SELECT 'resource' AS kind UNION ALL SELECT 'step' UNION ALL SELECT 'reading' UNION ALL SELECT 'meeting') k \
+         LEFT JOIN \"{resources}\" r ON k.kind = 'resource' AND r.\"plan_id\" = {p} \
+         LEFT JOIN \"{steps}\" s ON k.kind = 'step' AND s.\"plan_id\" = {p} \
+         LEFT JOIN \"{readings}\" sr ON k.kind = 'reading' AND sr.\"plan_id\" = {p} \
+         LEFT JOIN \"{meetings}\" m ON k.kind = 'meeting' AND m.\"plan_id\" = {p}",
+        columns::<plan_resource::Entity>("r"),
+        columns::<plan_step::Entity>("s"),
+        columns::<scale_reading::Entity>("sr"),
+        columns::<meeting::Entity>("m"),
+        resources = plan_resource::Entity.table_name(),
+        steps = plan_step::Entity.table_name(),
+        readings = scale_reading::Entity.table_name(),
+        meetings = meeting::Entity.table_name(),
+    );
+    Ok(db.query_all_raw(Statement::from_sql_and_values(backend, sql, [plan_id.into()])).await?)
+}
+
+/// A whole plan the principal may see, in three queries; 404 otherwise.
+pub async fn whole_plan<C: ConnectionTrait>(
+    db: &C,
+    asker: &impl Asker,
+    plan_id: Uuid,
+    today: NaiveDate,
+) -> Result<WholePlan, ApiError> {
+    let row = plan_row(db, asker.assoc.as_str(), plan_id, true).await?.ok_or(ApiError::NotFound)?;
+    let participant = scope::admit(db, asker, model::<participant::Model>(&row, "pa")?, today).await?;
+    let parts = parts_from(db, &row, plan_id).await?;
+    Ok(WholePlan { plan: model(&row, "p")?, participant, parts })
+}
+
+/// Every part of a plan already let through (after a write), in two queries.
+pub async fn parts<C: ConnectionTrait>(db: &C, plan: &plan::Model) -> Result<PlanParts, ApiError> {
+    let row = plan_row(db, &plan.assoc, plan.id, true).await?.ok_or(ApiError::NotFound)?;
+    parts_from(db, &row, plan.id).await
+}
+
+async fn parts_from<C: ConnectionTrait>(db: &C, row: &QueryResult, plan_id: Uuid) -> Result<PlanParts, ApiError> {
+    let corrupt = |what: &str| ApiError::Internal(format!("plan {plan_id} has no {what}"));
+    if !present(row, "pf", "plan_id")? {
+        return Err(corrupt("platform"));
+    }
+    if !present(row, "sc", "plan_id")? {
+        return Err(corrupt("solution scenario"));
+    }
+    let mut parts = PlanParts {
+        platform: model(row, "pf")?,
+        solution_scenario: model(row, "sc")?,
+        resources: Vec::new(),
+        steps: Vec::new(),
+        scale_readings: Vec::new(),
+        meetings: Vec::new(),
+    };
+    for row in contributions(db, plan_id).await? {
+        match row.try_get::<String>("", "kind")?.as_str() {
+            "resource" if present(&row, "r", "id")? => parts.resources.push(model(&row, "r")?),
+            "step" if present(&row, "s", "id")? => parts.steps.push(model(&row, "s")?),
+            "reading" if present(&row, "sr", "id")? => parts.scale_readings.push(model(&row, "sr")?),
+            "meeting" if present(&row, "m", "id")? => parts.meetings.push(model(&row, "m")?),
+            _ => {}
+        }
+    }
+    parts.resources.sort_by_key(|r| r.id);
+    parts.steps.sort_by_key(|s| s.id);
+    parts.scale_readings.sort_by(|a, b| (a.recorded_at, a.id).cmp(&(b.recorded_at, b.id)));
+    parts.meetings.sort_by(|a, b| (a.held_on, a.id).cmp(&(b.held_on, b.id)));
+    Ok(parts)
+}
