@@ -71,6 +71,11 @@ pub fn created(location: String, body: &impl Serialize) -> HttpResponse {
     HttpResponse::Created().insert_header((header::LOCATION, location)).json(body)
 }
 
+/// 201 with `Location`, the created editable object and its `ETag`.
+pub fn created_with_etag(location: String, version: i64, body: &impl Serialize) -> HttpResponse {
+    HttpResponse::Created().insert_header((header::LOCATION, location)).insert_header((header::ETAG, etag(version))).json(body)
+}
+
 /// 200 with the object and its `ETag`.
 pub fn with_etag(version: i64, body: &impl Serialize) -> HttpResponse {
     HttpResponse::Ok().insert_header((header::ETAG, etag(version))).json(body)

@@ -563,7 +563,7 @@ pub async fn set_cost_parameters(
         .order_by_desc(cost_parameter::Column::Version)
         .one(&*txn)
         .await?;
-    let inserted = cost_parameter::ActiveModel {
+    let row = cost_parameter::ActiveModel {
         assoc: Set(auth.assoc.to_string()),
         version: Set(latest.map_or(1, |l| l.version + 1)),
         effective_from: Set(body.effective_from),
@@ -572,13 +572,8 @@ pub async fn set_cost_parameters(
         created_at: Set(Utc::now()),
     }
     .insert(&*txn)
-    .await;
-    let row = inserted.map_err(|error| match error.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            ApiError::Conflict("Another change of the cost parameters was saved at the same moment; read them and retry")
-        }
-        _ => error.into(),
-    })?;
+    // Another version saved at the same moment runs into the primary key: 409.
+    .await?;
     txn.commit().await?;
     Ok(web::Json(cost_view(row)))
 }

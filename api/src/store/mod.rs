@@ -2,6 +2,7 @@
 //! apply `domain::access` decisions.
 
 pub mod scope;
+pub mod versioned;
 
 use crate::error::ApiError;
 use sea_orm::{
