@@ -6,7 +6,8 @@
 //! a version of its own, and the stored object is the last accepted change.
 //!
 //! And the enrolment race: concurrent enrolments of one plan in one project
-//! create one enrolment; the others are 409.
+//! create one enrolment; the others are 409. A store that the race left with
+//! a plan enrolled twice stops at the migration that adds the index.
 
 use reqwest::{Method, StatusCode};
 use samplan_tests::*;
@@ -231,8 +232,45 @@ async fn concurrent_enrolments_of_one_plan_enrol_it_once(app: TestApp) {
     assert_eq!(listed["items"].as_array().unwrap().len(), ROUNDS, "one enrolment per round: {listed}");
 }
 
+/// A store that the race already left with a plan enrolled twice at once:
+/// migration 9 does not pick one, it stops and says how many there are;
+/// once the extra enrolment has its exit, it goes through.
+async fn the_enrolment_index_migration_stops_on_a_plan_enrolled_twice(app: TestApp) {
+    use samplan_migrations::{Migrator, MigratorTrait};
+    let lead = token("samordningsforbundet", "association", "project_lead");
+    let response = app
+        .post(
+            "/v1/projects",
+            &lead,
+            &json!({"name": "Före index", "funding_organisations": ["vasteras-kommun"], "period_from": "2026-01-01", "period_until": "2027-12-31"}),
+        )
+        .await;
+    let project = body(response).await["id"].as_str().unwrap().to_owned();
+    let plan = app.plan(&kommun()).await;
+    let path = format!("/v1/plans/{plan}/enrolments");
+    let request = json!({"project_id": project, "enrolled_on": "2026-03-02", "support_at_start": "financial_support"});
+    assert_eq!(app.post(&path, &kommun(), &request).await.status(), 201);
+
+    // The store as it was before migration 9: a second enrolment gets in.
+    let db = sea_orm::Database::connect(app.database_url.as_str()).await.unwrap();
+    Migrator::down(&db, Some(1)).await.expect("migration 9 down");
+    let response = app.post(&path, &kommun(), &request).await;
+    assert_eq!(response.status(), 201, "without the index the plan is enrolled twice");
+    let extra = body(response).await["id"].as_str().unwrap().to_owned();
+
+    let error = Migrator::up(&db, None).await.expect_err("migration 9 stops on the duplicate");
+    assert!(error.to_string().contains("1 plan(s) are enrolled twice in the same project at once"), "{error}");
+
+    let exit = json!({"left_on": "2026-03-02", "exit_reason": "other", "support_at_exit": "financial_support"});
+    assert_eq!(app.patch(&format!("{path}/{extra}"), &kommun(), Some("\"1\""), &exit).await.status(), 200);
+    Migrator::up(&db, None).await.expect("migration 9 once the extra enrolment has left");
+    problem(app.post(&path, &kommun(), &request).await, 409).await;
+    db.close().await.ok();
+}
+
 store_tests!(
     two_clients_race_on_one_step,
     two_clients_race_on_the_platform,
     concurrent_enrolments_of_one_plan_enrol_it_once,
+    the_enrolment_index_migration_stops_on_a_plan_enrolled_twice,
 );
