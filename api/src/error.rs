@@ -58,18 +58,18 @@ impl From<sea_orm::DbErr> for ApiError {
 }
 
 /// A unique index of the schema and what running into it means.
-pub struct UniqueIndex {
+struct UniqueIndex {
     /// Its name, as PostgreSQL reports it.
-    pub name: &'static str,
+    name: &'static str,
     /// The columns it covers, as SQLite reports them instead of a name.
-    pub sqlite_columns: &'static str,
-    pub error: fn() -> ApiError,
+    sqlite_columns: &'static str,
+    error: fn() -> ApiError,
 }
 
 /// Every unique index a request can run into. The store decides races that
 /// a check before the write cannot (two requests at once): the loser gets
 /// the same answer as a request that came second.
-pub const UNIQUE_INDEXES: &[UniqueIndex] = &[
+const UNIQUE_INDEXES: &[UniqueIndex] = &[
     UniqueIndex {
         name: "ux_plans_one_open",
         sqlite_columns: "plans.participant_id",
