@@ -46,10 +46,66 @@ impl From<ValidationErrors> for ApiError {
     }
 }
 
+/// A store error. A unique index that a request can run into means
+/// something to the client ([`UNIQUE_INDEXES`]); anything else is internal.
 impl From<sea_orm::DbErr> for ApiError {
     fn from(error: sea_orm::DbErr) -> Self {
-        ApiError::Internal(format!("store: {error}"))
+        match violated_unique_index(&error) {
+            Some(index) => (index.error)(),
+            None => ApiError::Internal(format!("store: {error}")),
+        }
     }
+}
+
+/// A unique index of the schema and what running into it means.
+struct UniqueIndex {
+    /// Its name, as PostgreSQL reports it.
+    name: &'static str,
+    /// The columns it covers, as SQLite reports them instead of a name.
+    sqlite_columns: &'static str,
+    error: fn() -> ApiError,
+}
+
+/// Every unique index a request can run into. The store decides races that
+/// a check before the write cannot (two requests at once): the loser gets
+/// the same answer as a request that came second.
+const UNIQUE_INDEXES: &[UniqueIndex] = &[
+    UniqueIndex {
+        name: "ux_plans_one_open",
+        sqlite_columns: "plans.participant_id",
+        error: || ApiError::Conflict("The participant already has an open plan (draft, active or paused)"),
+    },
+    UniqueIndex {
+        name: "ux_participants_pin",
+        sqlite_columns: "participants.assoc, participants.org, participants.personal_identity_number",
+        error: || ApiError::Conflict("Your organisation has already registered this person; use lookup to find the record"),
+    },
+    UniqueIndex {
+        name: "ux_enrolments_open",
+        sqlite_columns: "enrolments.plan_id, enrolments.project_id",
+        error: || ApiError::Conflict("The plan is already enrolled in that project"),
+    },
+    UniqueIndex {
+        name: "cost_parameters_pkey",
+        sqlite_columns: "cost_parameters.assoc, cost_parameters.version",
+        error: || {
+            ApiError::Conflict("Another change of the cost parameters was saved at the same moment; read them and retry")
+        },
+    },
+];
+
+/// The index of [`UNIQUE_INDEXES`] that `error` violates, if any.
+fn violated_unique_index(error: &sea_orm::DbErr) -> Option<&'static UniqueIndex> {
+    use sea_orm::{DbErr, RuntimeErr, sqlx};
+    let (DbErr::Exec(RuntimeErr::SqlxError(error)) | DbErr::Query(RuntimeErr::SqlxError(error))) = error else {
+        return None;
+    };
+    let sqlx::Error::Database(error) = &**error else { return None };
+    if error.kind() != sqlx::error::ErrorKind::UniqueViolation {
+        return None;
+    }
+    let sqlite_columns = error.message().strip_prefix("UNIQUE constraint failed: ");
+    UNIQUE_INDEXES.iter().find(|index| error.constraint() == Some(index.name) || sqlite_columns == Some(index.sqlite_columns))
 }
 
 /// A problem report (RFC 9457).
@@ -70,6 +126,11 @@ pub struct Problem {
 }
 
 impl ApiError {
+    /// 412: the object changed since it was read; `current_version` is its version now.
+    pub fn precondition_failed(current_version: i64) -> Self {
+        ApiError::PreconditionFailed { current_etag: crate::extract::etag(current_version) }
+    }
+
     fn kind(&self) -> (&'static str, &'static str) {
         match self {
             ApiError::Unauthenticated(_) => ("unauthenticated", "Authentication required"),

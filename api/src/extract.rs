@@ -1,6 +1,7 @@
 //! Extractors that turn HTTP input into typed values or problem+json errors:
 //! JSON bodies (with the offending field named, never its value), `If-Match`
-//! preconditions and cursor paging.
+//! preconditions, and cursor paging (the `limit` of every list, and a page
+//! of a query with its next cursor).
 
 use crate::config::SecretKey;
 use crate::error::ApiError;
@@ -10,6 +11,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use base64::Engine as _;
 use futures_util::future::LocalBoxFuture;
 use samplan_domain::ValidationErrors;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -228,12 +230,7 @@ pub struct IfMatch(Vec<String>);
 impl IfMatch {
     /// 412 with the current ETag unless one of the given tags is current.
     pub fn check(&self, current_version: i64) -> Result<(), ApiError> {
-        let current = etag(current_version);
-        if self.matches(current_version) {
-            Ok(())
-        } else {
-            Err(ApiError::PreconditionFailed { current_etag: current })
-        }
+        if self.matches(current_version) { Ok(()) } else { Err(ApiError::precondition_failed(current_version)) }
     }
 
     pub fn matches(&self, current_version: i64) -> bool {
@@ -293,14 +290,61 @@ pub struct Page {
 
 impl PageQuery {
     pub fn page(&self) -> Result<Page, ApiError> {
-        let limit = match self.limit {
-            None => DEFAULT_LIMIT,
-            Some(n) if n >= 1 => (n as u64).min(MAX_LIMIT),
-            Some(_) => return Err(ApiError::BadRequest("limit must be at least 1.".into())),
-        };
-        let after = self.cursor.as_deref().map(decode_cursor).transpose()?;
-        Ok(Page { limit, after })
+        Ok(Page { limit: limit(self.limit)?, after: self.cursor.as_deref().map(decode_cursor).transpose()? })
     }
+}
+
+/// The `limit` of every list: at least 1, 50 when absent, at most 500
+/// (larger values are capped).
+pub fn limit(requested: Option<i64>) -> Result<u64, ApiError> {
+    match requested {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) => u64::try_from(n)
+            .ok()
+            .filter(|n| *n >= 1)
+            .map(|n| n.min(MAX_LIMIT))
+            .ok_or_else(|| ApiError::BadRequest("limit must be at least 1.".into())),
+    }
+}
+
+impl Page {
+    /// This page of `select`, a list in the order of its `id` column
+    /// (`id_of` its value): the rows after the cursor, and the cursor of the
+    /// next page.
+    pub async fn fetch<E: EntityTrait, C: ConnectionTrait>(
+        self,
+        db: &C,
+        select: Select<E>,
+        id: E::Column,
+        id_of: impl Fn(&E::Model) -> Uuid,
+    ) -> Result<(Vec<E::Model>, Option<String>), ApiError> {
+        let select = match self.after {
+            Some(after) => select.filter(id.gt(after)),
+            None => select,
+        };
+        fetch_page(db, select.order_by_asc(id), self.limit, |last| encode_cursor(id_of(last))).await
+    }
+}
+
+/// Up to `limit` rows of `select` (ordered by what its cursors count), and
+/// the cursor after the last of them (`cursor_of`) when more rows follow.
+pub async fn fetch_page<E: EntityTrait, C: ConnectionTrait>(
+    db: &C,
+    select: Select<E>,
+    limit: u64,
+    cursor_of: impl Fn(&E::Model) -> String,
+) -> Result<(Vec<E::Model>, Option<String>), ApiError> {
+    // One more row than asked for says whether a next page exists; it is
+    // neither returned nor audited.
+    let rows = select.limit(limit + 1).all(db).await?;
+    Ok(split_page(rows, limit, cursor_of))
+}
+
+fn split_page<T>(mut rows: Vec<T>, limit: u64, cursor_of: impl Fn(&T) -> String) -> (Vec<T>, Option<String>) {
+    let more = rows.len() as u64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next_cursor = if more { rows.last().map(cursor_of) } else { None };
+    (rows, next_cursor)
 }
 
 pub fn encode_cursor(last: Uuid) -> String {
@@ -469,6 +513,28 @@ mod tests {
         assert_eq!((page.limit, page.after), (MAX_LIMIT, Some(id)));
         let bad = PageQuery { limit: None, cursor: Some("not-a-cursor".into()) };
         assert!(matches!(bad.page(), Err(ApiError::BadRequest(_))));
+    }
+
+    #[test]
+    fn limit_is_parsed_one_way() {
+        assert_eq!(limit(None).unwrap(), DEFAULT_LIMIT);
+        assert_eq!(limit(Some(1)).unwrap(), 1);
+        assert_eq!(limit(Some(500)).unwrap(), 500);
+        assert_eq!(limit(Some(501)).unwrap(), MAX_LIMIT);
+        assert_eq!(limit(Some(i64::MAX)).unwrap(), MAX_LIMIT);
+        for bad in [0, -1, i64::MIN] {
+            let Err(ApiError::BadRequest(why)) = limit(Some(bad)) else { panic!("{bad} is refused") };
+            assert_eq!(why, "limit must be at least 1.");
+        }
+    }
+
+    #[test]
+    fn a_page_has_a_next_cursor_only_when_more_rows_follow() {
+        let cursor = |n: &u32| format!("after-{n}");
+        assert_eq!(split_page(vec![1, 2, 3], 2, cursor), (vec![1, 2], Some("after-2".to_owned())));
+        assert_eq!(split_page(vec![1, 2], 2, cursor), (vec![1, 2], None));
+        assert_eq!(split_page(vec![1], 2, cursor), (vec![1], None));
+        assert_eq!(split_page(Vec::<u32>::new(), 2, cursor), (vec![], None));
     }
 
     fn key() -> SecretKey {

@@ -13,6 +13,6 @@ pub mod validation;
 pub use ids::{AssocId, OrgId};
 pub use organisation::Organisation;
 pub use personnummer::{PersonalIdentityNumber, PersonalIdentityNumberError};
-pub use plan::{Contributor, PlanStatus, ScaleValue, StepStatus, SupportSource};
+pub use plan::{Contributor, MeetingDates, PlanStatus, ScaleValue, StepCounts, StepStatus, SupportSource};
 pub use principal::{Agency, Principal, Role};
 pub use validation::{FieldError, ValidationErrors};

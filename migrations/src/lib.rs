@@ -11,6 +11,7 @@ mod m20261125_000005_idempotency;
 mod m20261125_000006_projects;
 mod m20261201_000007_coordinator_org;
 mod m20261201_000008_idempotency_principal;
+mod m20261201_000009_enrolment_unique;
 mod m20261201_000010_staged_chains;
 
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_projects::Migration),
             Box::new(m20261201_000007_coordinator_org::Migration),
             Box::new(m20261201_000008_idempotency_principal::Migration),
+            Box::new(m20261201_000009_enrolment_unique::Migration),
             Box::new(m20261201_000010_staged_chains::Migration),
         ]
     }

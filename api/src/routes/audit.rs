@@ -7,7 +7,7 @@ use crate::auth::Auth;
 use crate::entities::{audit_event, participant};
 use crate::error::{ApiError, Problem};
 use crate::config::SecretKey;
-use crate::extract::{PageQuery, open_window, seal_window};
+use crate::extract::{fetch_page, limit, open_window, seal_window};
 use crate::store::Store;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
@@ -134,10 +134,6 @@ fn event_view(m: audit_event::Model) -> Result<AuditEvent, ApiError> {
     })
 }
 
-fn limit(requested: Option<i64>) -> Result<u64, ApiError> {
-    PageQuery { limit: requested, cursor: None }.page().map(|p| p.limit)
-}
-
 /// The positions a page of the log covers: after the cursor's place, up to
 /// the chain's head when the first page was read. Reading the log adds events
 /// to it (reads are audited), so without that bound paging would not end.
@@ -170,20 +166,11 @@ async fn page(
     (after, until): (i64, i64),
     limit: u64,
 ) -> Result<(Vec<audit_event::Model>, Option<String>), ApiError> {
-    let mut rows = select
+    let select = select
         .filter(audit_event::Column::Seq.gt(after))
         .filter(audit_event::Column::Seq.lte(until))
-        .order_by_asc(audit_event::Column::Seq)
-        .limit(limit + 1)
-        .all(store.db())
-        .await?;
-    let next_cursor = if rows.len() as u64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|last| seal_window(key, owner, last.seq, until))
-    } else {
-        None
-    };
-    Ok((rows, next_cursor))
+        .order_by_asc(audit_event::Column::Seq);
+    fetch_page(store.db(), select, limit, |last| seal_window(key, owner, last.seq, until)).await
 }
 
 /// The association's audit events, oldest first. Auditors only.

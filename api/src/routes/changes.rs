@@ -12,7 +12,7 @@ use crate::auth::Auth;
 use crate::entities::{change, participant};
 use crate::error::{ApiError, Problem};
 use crate::config::SecretKey;
-use crate::extract::{DEFAULT_LIMIT, MAX_LIMIT, open_position, seal_position};
+use crate::extract::{limit, open_position, seal_position};
 use crate::store::{Store, scope};
 use actix_web::{get, web};
 use chrono::{DateTime, TimeZone, Utc};
@@ -77,11 +77,7 @@ pub async fn feed(
     key: web::Data<SecretKey>,
     query: web::Query<ChangesQuery>,
 ) -> Result<web::Json<ChangePage>, ApiError> {
-    let limit = match query.limit {
-        None => DEFAULT_LIMIT,
-        Some(n) if n >= 1 => (n as u64).min(MAX_LIMIT),
-        Some(_) => return Err(ApiError::BadRequest("limit must be at least 1.".into())),
-    };
+    let limit = limit(query.limit)?;
     let owner: [&[u8]; 2] = [auth.assoc.as_str().as_bytes(), auth.org.as_str().as_bytes()];
     let after = query.after.as_deref().map(|c| open_position(&key, &owner, c)).transpose()?.unwrap_or(0);
     let Some(visible) = scope::participant_condition(&auth, scope::today()) else {

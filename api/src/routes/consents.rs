@@ -4,8 +4,9 @@
 use crate::auth::Auth;
 use crate::entities::{consent, consent_organisation};
 use crate::error::{ApiError, Problem};
-use crate::extract::{Body, IfMatch, PageQuery, encode_cursor};
+use crate::extract::{Body, IfMatch, PageQuery};
 use crate::routes::{created, with_etag};
+use crate::store::versioned::{self, Versioned};
 use crate::store::{Store, scope};
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -13,7 +14,7 @@ use samplan_domain::access::{self, ConsentPeriod, Decision};
 use samplan_domain::validation::{self, ValidationErrors};
 use samplan_domain::{OrgId, Principal};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use utoipa::ToSchema;
@@ -198,17 +199,8 @@ pub async fn list(
     let page = query.page()?;
     let today = scope::today();
     let participant = scope::visible_participant(store.db(), &auth, id.into_inner(), today).await?;
-    let mut select = consent::Entity::find().filter(consent::Column::ParticipantId.eq(participant.model.id));
-    if let Some(after) = page.after {
-        select = select.filter(consent::Column::Id.gt(after));
-    }
-    let mut rows = select.order_by_asc(consent::Column::Id).limit(page.limit + 1).all(store.db()).await?;
-    let next_cursor = if rows.len() as u64 > page.limit {
-        rows.truncate(page.limit as usize);
-        rows.last().map(|last| encode_cursor(last.id))
-    } else {
-        None
-    };
+    let select = consent::Entity::find().filter(consent::Column::ParticipantId.eq(participant.model.id));
+    let (rows, next_cursor) = page.fetch(store.db(), select, consent::Column::Id, |row| row.id).await?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let named = organisations_of(store.db(), &ids).await?;
     let items = rows
@@ -286,30 +278,17 @@ pub async fn withdraw(
         .await?
         .ok_or(ApiError::NotFound)?;
     manages(&auth, &participant)?;
-    if current.withdrawn_at.is_some() {
-        return Err(ApiError::Conflict("The consent is already withdrawn"));
+    if let Some(withdrawn) = consent::Entity::finished(&current) {
+        return Err(withdrawn);
     }
     if let Some(if_match) = &if_match {
         if_match.check(current.version)?;
     }
-    let result = consent::Entity::update_many()
+    let changes = consent::Entity::update_many()
         .col_expr(consent::Column::WithdrawnAt, Expr::value(Utc::now()))
         .col_expr(consent::Column::WithdrawnBy, Expr::value(auth.sub.clone()))
-        .col_expr(consent::Column::WithdrawnOrg, Expr::value(auth.org.to_string()))
-        .col_expr(consent::Column::Version, Expr::value(current.version + 1))
-        .filter(consent::Column::Id.eq(current.id))
-        .filter(consent::Column::Version.eq(current.version))
-        .exec(&*txn)
-        .await?;
-    let row = consent::Entity::find_by_id(current.id).one(&*txn).await?.ok_or(ApiError::NotFound)?;
-    if result.rows_affected == 0 {
-        // Another request changed it first: a withdrawal (409), or anything else (412).
-        return Err(if row.withdrawn_at.is_some() {
-            ApiError::Conflict("The consent is already withdrawn")
-        } else {
-            ApiError::PreconditionFailed { current_etag: crate::extract::etag(row.version) }
-        });
-    }
+        .col_expr(consent::Column::WithdrawnOrg, Expr::value(auth.org.to_string()));
+    let row = versioned::update(&*txn, &current, changes, &auth).await?;
     let named = organisations_of(&*txn, &[row.id]).await?.into_iter().map(|(_, org)| org).collect();
     txn.commit().await?;
     let view = view(row, named, today);

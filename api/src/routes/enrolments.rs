@@ -5,16 +5,16 @@
 use crate::auth::Auth;
 use crate::entities::enrolment;
 use crate::error::{ApiError, Problem};
-use crate::extract::{Body, IfMatch, etag};
+use crate::extract::{Body, IfMatch};
 use crate::routes::projects::project_of;
-use crate::routes::{created, with_etag};
-use crate::store::{Store, scope};
+use crate::routes::{created_with_etag, with_etag};
+use crate::store::{Store, scope, versioned};
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use samplan_domain::access::{self, Decision};
 use samplan_domain::report::ExitReason;
 use samplan_domain::{OrgId, SupportSource, ValidationErrors};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -112,18 +112,10 @@ pub async fn enrol(
     let project = project_of(&*txn, &auth, body.project_id)
         .await
         .map_err(|_| ValidationErrors::single("project_id", "no such project in the association"))?;
-    let already = enrolment::Entity::find()
-        .filter(enrolment::Column::PlanId.eq(plan.id))
-        .filter(enrolment::Column::ProjectId.eq(project.id))
-        .filter(enrolment::Column::LeftOn.is_null())
-        .one(&*txn)
-        .await?;
-    if already.is_some() {
-        return Err(ApiError::Conflict("The plan is already enrolled in that project"));
-    }
     let now = Utc::now();
     let new_id = Uuid::now_v7();
-    auth.audit.created(new_id);
+    // A plan already enrolled in the project and not yet left runs into
+    // ux_enrolments_open: 409, also when two enrolments race.
     let row = enrolment::ActiveModel {
         id: Set(new_id),
         project_id: Set(project.id),
@@ -145,11 +137,10 @@ pub async fn enrol(
     }
     .insert(&*txn)
     .await?;
+    auth.audit.created(new_id);
     txn.commit().await?;
     let view = view(row)?;
-    let mut response = created(format!("/v1/plans/{}/enrolments/{}", plan.id, view.id), &view);
-    response.headers_mut().insert(actix_web::http::header::ETAG, etag(view.version).parse().expect("valid header"));
-    Ok(response)
+    Ok(created_with_etag(format!("/v1/plans/{}/enrolments/{}", plan.id, view.id), view.version, &view))
 }
 
 /// The plan's enrolments in projects.
@@ -221,22 +212,11 @@ pub async fn exit(
         return Err(ValidationErrors::single("left_on", "must not be before enrolled_on").into());
     }
     if_match.check(current.version)?;
-    let result = enrolment::Entity::update_many()
+    let changes = enrolment::Entity::update_many()
         .col_expr(enrolment::Column::LeftOn, Expr::value(body.left_on))
         .col_expr(enrolment::Column::ExitReason, Expr::value(body.exit_reason.as_str()))
-        .col_expr(enrolment::Column::SupportAtExit, Expr::value(body.support_at_exit.as_str()))
-        .col_expr(enrolment::Column::Version, Expr::col(enrolment::Column::Version).add(1))
-        .col_expr(enrolment::Column::UpdatedOrg, Expr::value(auth.org.to_string()))
-        .col_expr(enrolment::Column::UpdatedBy, Expr::value(auth.sub.clone()))
-        .col_expr(enrolment::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(enrolment::Column::Id.eq(current.id))
-        .filter(enrolment::Column::Version.eq(current.version))
-        .exec(&*txn)
-        .await?;
-    let row = enrolment_of(&*txn, plan.id, enrolment_id).await?;
-    if result.rows_affected == 0 {
-        return Err(ApiError::PreconditionFailed { current_etag: etag(row.version) });
-    }
+        .col_expr(enrolment::Column::SupportAtExit, Expr::value(body.support_at_exit.as_str()));
+    let row = versioned::update(&*txn, &current, changes, &auth).await?;
     txn.commit().await?;
     let view = view(row)?;
     Ok(with_etag(view.version, &view))

@@ -37,17 +37,17 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(plans::create_plan)
         .service(plans::read_plan)
         .service(plans::patch_plan)
-        .service(plans::read_platform)
-        .service(plans::put_platform)
-        .service(plans::read_solution_scenario)
-        .service(plans::put_solution_scenario)
-        .service(plans::add_resource)
-        .service(plans::add_step)
-        .service(plans::read_step)
-        .service(plans::patch_step)
-        .service(plans::add_scale_reading)
-        .service(plans::add_meeting)
-        .service(plans::progress)
+        .service(plans::platform::read_platform)
+        .service(plans::platform::put_platform)
+        .service(plans::solution_scenario::read_solution_scenario)
+        .service(plans::solution_scenario::put_solution_scenario)
+        .service(plans::resources::add_resource)
+        .service(plans::steps::add_step)
+        .service(plans::steps::read_step)
+        .service(plans::steps::patch_step)
+        .service(plans::scale_readings::add_scale_reading)
+        .service(plans::meetings::add_meeting)
+        .service(plans::progress::progress)
         .service(enrolments::enrol)
         .service(enrolments::list)
         .service(enrolments::read)
@@ -69,6 +69,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// 201 with `Location` and the created object.
 pub fn created(location: String, body: &impl Serialize) -> HttpResponse {
     HttpResponse::Created().insert_header((header::LOCATION, location)).json(body)
+}
+
+/// 201 with `Location`, the created editable object and its `ETag`.
+pub fn created_with_etag(location: String, version: i64, body: &impl Serialize) -> HttpResponse {
+    HttpResponse::Created().insert_header((header::LOCATION, location)).insert_header((header::ETAG, etag(version))).json(body)
 }
 
 /// 200 with the object and its `ETag`.

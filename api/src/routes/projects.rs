@@ -6,17 +6,17 @@ use crate::auth::Auth;
 use crate::config::SecretKey;
 use crate::entities::{enrolment, milestone, project};
 use crate::error::{ApiError, Problem};
-use crate::extract::{Body, IfMatch, PageQuery, encode_cursor, etag};
-use crate::routes::{created, with_etag};
-use crate::store::Store;
+use crate::extract::{Body, IfMatch, PageQuery};
+use crate::routes::{created_with_etag, with_etag};
+use crate::store::{Store, versioned};
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use samplan_domain::access::{self, Decision};
 use samplan_domain::report::{self, Cell, DisclosureControl, MilestoneStatus};
 use samplan_domain::validation::{self, ValidationErrors};
 use samplan_domain::{OrgId, Principal};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
@@ -251,9 +251,7 @@ pub async fn create_project(auth: Auth, store: web::Data<Store>, Body(body): Bod
     .await?;
     txn.commit().await?;
     let view = project_view(row)?;
-    let mut response = created(format!("/v1/projects/{id}"), &view);
-    response.headers_mut().insert(actix_web::http::header::ETAG, etag(view.version).parse().expect("valid header"));
-    Ok(response)
+    Ok(created_with_etag(format!("/v1/projects/{id}"), view.version, &view))
 }
 
 /// The association's projects.
@@ -270,17 +268,8 @@ pub async fn list_projects(
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<ProjectPage>, ApiError> {
     let page = query.page()?;
-    let mut select = project::Entity::find().filter(project::Column::Assoc.eq(auth.assoc.as_str()));
-    if let Some(after) = page.after {
-        select = select.filter(project::Column::Id.gt(after));
-    }
-    let mut rows = select.order_by_asc(project::Column::Id).limit(page.limit + 1).all(store.db()).await?;
-    let next_cursor = if rows.len() as u64 > page.limit {
-        rows.truncate(page.limit as usize);
-        rows.last().map(|last| encode_cursor(last.id))
-    } else {
-        None
-    };
+    let select = project::Entity::find().filter(project::Column::Assoc.eq(auth.assoc.as_str()));
+    let (rows, next_cursor) = page.fetch(store.db(), select, project::Column::Id, |row| row.id).await?;
     let items = rows.into_iter().map(project_view).collect::<Result<_, _>>()?;
     Ok(web::Json(ProjectPage { items, next_cursor }))
 }
@@ -340,12 +329,8 @@ pub async fn patch_project(
         return Err(ValidationErrors::single("period_until", "must not be before period_from").into());
     }
     let mut update = project::Entity::update_many()
-        .col_expr(project::Column::Version, Expr::col(project::Column::Version).add(1))
         .col_expr(project::Column::PeriodFrom, Expr::value(from))
-        .col_expr(project::Column::PeriodUntil, Expr::value(until))
-        .col_expr(project::Column::UpdatedOrg, Expr::value(auth.org.to_string()))
-        .col_expr(project::Column::UpdatedBy, Expr::value(auth.sub.clone()))
-        .col_expr(project::Column::UpdatedAt, Expr::value(Utc::now()));
+        .col_expr(project::Column::PeriodUntil, Expr::value(until));
     if let Some(name) = body.name {
         update = update.col_expr(project::Column::Name, Expr::value(name.trim().to_owned()));
     }
@@ -361,15 +346,7 @@ pub async fn patch_project(
     if let Some(resources) = body.resources {
         update = update.col_expr(project::Column::Resources, Expr::value(json_of(&resources)?));
     }
-    let result = update
-        .filter(project::Column::Id.eq(current.id))
-        .filter(project::Column::Version.eq(current.version))
-        .exec(&*txn)
-        .await?;
-    let row = project::Entity::find_by_id(current.id).one(&*txn).await?.ok_or(ApiError::NotFound)?;
-    if result.rows_affected == 0 {
-        return Err(ApiError::PreconditionFailed { current_etag: etag(row.version) });
-    }
+    let row = versioned::update(&*txn, &current, update, &auth).await?;
     txn.commit().await?;
     let view = project_view(row)?;
     Ok(with_etag(view.version, &view))
@@ -483,9 +460,7 @@ pub async fn add_milestone(
     .await?;
     txn.commit().await?;
     let view = milestone_view(row)?;
-    let mut response = created(format!("/v1/projects/{}/milestones/{}", project.id, view.id), &view);
-    response.headers_mut().insert(actix_web::http::header::ETAG, etag(view.version).parse().expect("valid header"));
-    Ok(response)
+    Ok(created_with_etag(format!("/v1/projects/{}/milestones/{}", project.id, view.id), view.version, &view))
 }
 
 /// Read a milestone, with its ETag.
@@ -556,11 +531,7 @@ pub async fn patch_milestone(
     let current = milestone_of(&*txn, project.id, milestone_id).await?;
     writer(&auth)?;
     if_match.check(current.version)?;
-    let mut update = milestone::Entity::update_many()
-        .col_expr(milestone::Column::Version, Expr::col(milestone::Column::Version).add(1))
-        .col_expr(milestone::Column::UpdatedOrg, Expr::value(auth.org.to_string()))
-        .col_expr(milestone::Column::UpdatedBy, Expr::value(auth.sub.clone()))
-        .col_expr(milestone::Column::UpdatedAt, Expr::value(Utc::now()));
+    let mut update = milestone::Entity::update_many();
     if let Some(what) = body.what {
         update = update.col_expr(milestone::Column::What, Expr::value(what));
     }
@@ -576,15 +547,7 @@ pub async fn patch_milestone(
     if let Some(changed) = body.what_changed {
         update = update.col_expr(milestone::Column::WhatChanged, Expr::value(changed));
     }
-    let result = update
-        .filter(milestone::Column::Id.eq(current.id))
-        .filter(milestone::Column::Version.eq(current.version))
-        .exec(&*txn)
-        .await?;
-    let row = milestone_of(&*txn, project.id, milestone_id).await?;
-    if result.rows_affected == 0 {
-        return Err(ApiError::PreconditionFailed { current_etag: etag(row.version) });
-    }
+    let row = versioned::update(&*txn, &current, update, &auth).await?;
     txn.commit().await?;
     let view = milestone_view(row)?;
     Ok(with_etag(view.version, &view))

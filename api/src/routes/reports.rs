@@ -20,7 +20,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use samplan_domain::SupportSource;
 use samplan_domain::access::{self, Decision};
 use samplan_domain::report::{self, Cell, CellKey, Count, DisclosureControl, ExitReason};
-use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -31,17 +30,13 @@ use uuid::Uuid;
 pub const DEFAULT_ANNUAL_COST_SEK: i64 = 500_000;
 
 /// A project's enrolments that count: the enrolling organisation still sees
-/// the participant today.
+/// the participant today (`store::scope`, the same rule as every other read).
 pub async fn counted_enrolments<C: ConnectionTrait>(db: &C, project: Uuid) -> Result<Vec<enrolment::Model>, ApiError> {
-    // The date is ours (a formatted NaiveDate), so it is inlined: bound
-    // placeholders in a custom expression are not portable between stores.
-    let today = scope::today().format("%Y-%m-%d");
-    let still_visible = Expr::cust(format!(
-        "EXISTS (SELECT 1 FROM participants p WHERE p.id = enrolments.participant_id AND (p.org = enrolments.org \
-         OR EXISTS (SELECT 1 FROM consent_organisations co JOIN consents c ON c.id = co.consent_id \
-         WHERE co.participant_id = p.id AND co.org = enrolments.org AND c.withdrawn_at IS NULL \
-         AND c.valid_from <= '{today}' AND c.valid_until >= '{today}')))"
-    ));
+    let still_visible = scope::organisation_column_sees(
+        (enrolment::Entity, enrolment::Column::Org),
+        (enrolment::Entity, enrolment::Column::ParticipantId),
+        scope::today(),
+    );
     Ok(enrolment::Entity::find()
         .filter(enrolment::Column::ProjectId.eq(project))
         .filter(still_visible)
@@ -563,7 +558,7 @@ pub async fn set_cost_parameters(
         .order_by_desc(cost_parameter::Column::Version)
         .one(&*txn)
         .await?;
-    let inserted = cost_parameter::ActiveModel {
+    let row = cost_parameter::ActiveModel {
         assoc: Set(auth.assoc.to_string()),
         version: Set(latest.map_or(1, |l| l.version + 1)),
         effective_from: Set(body.effective_from),
@@ -572,13 +567,8 @@ pub async fn set_cost_parameters(
         created_at: Set(Utc::now()),
     }
     .insert(&*txn)
-    .await;
-    let row = inserted.map_err(|error| match error.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            ApiError::Conflict("Another change of the cost parameters was saved at the same moment; read them and retry")
-        }
-        _ => error.into(),
-    })?;
+    // Another version saved at the same moment runs into the primary key: 409.
+    .await?;
     txn.commit().await?;
     Ok(web::Json(cost_view(row)))
 }

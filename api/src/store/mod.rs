@@ -5,6 +5,7 @@ pub mod chain;
 pub mod idempotency;
 pub mod plans;
 pub mod scope;
+pub mod versioned;
 mod write;
 
 pub use write::{MAX_BATCH, WriteTxn};

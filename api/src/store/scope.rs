@@ -11,7 +11,7 @@ use crate::record::Asker;
 use chrono::{NaiveDate, Utc};
 use samplan_domain::access::{self, Consent, ParticipantFacts, ParticipantScope};
 use samplan_domain::{AssocId, OrgId, Principal};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, IntoColumnRef, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -25,29 +25,47 @@ pub fn today() -> NaiveDate {
 pub fn participant_condition(principal: &Principal, today: NaiveDate) -> Option<Condition> {
     match access::participant_scope(principal, today) {
         ParticipantScope::Nothing => None,
-        ParticipantScope::RegisteredOrConsented { assoc, org, today } => {
-            let named_in_active_consent = Query::select()
-                .column((consent_organisation::Entity, consent_organisation::Column::ParticipantId))
-                .from(consent_organisation::Entity)
-                .inner_join(
-                    consent::Entity,
-                    Expr::col((consent::Entity, consent::Column::Id))
-                        .equals((consent_organisation::Entity, consent_organisation::Column::ConsentId)),
-                )
-                .and_where(Expr::col((consent_organisation::Entity, consent_organisation::Column::Org)).eq(org.as_str()))
-                .and_where(Expr::col((consent::Entity, consent::Column::WithdrawnAt)).is_null())
-                .and_where(Expr::col((consent::Entity, consent::Column::ValidFrom)).lte(today))
-                .and_where(Expr::col((consent::Entity, consent::Column::ValidUntil)).gte(today))
-                .to_owned();
-            Some(
-                Condition::all().add(participant::Column::Assoc.eq(assoc.as_str())).add(
-                    Condition::any()
-                        .add(participant::Column::Org.eq(org.as_str()))
-                        .add(participant::Column::Id.in_subquery(named_in_active_consent)),
-                ),
-            )
-        }
+        ParticipantScope::RegisteredOrConsented { assoc, org, today } => Some(
+            Condition::all()
+                .add(participant::Column::Assoc.eq(assoc.as_str()))
+                .add(organisation_sees(Expr::val(org.as_str()), today)),
+        ),
     }
+}
+
+/// The condition on rows that name a participant and an organisation (in
+/// columns `participant_id` and `org`): the organisation sees the
+/// participant today. Reports count an enrolment only while the
+/// organisation that enrolled the plan still sees the person.
+pub fn organisation_column_sees(org: impl IntoColumnRef, participant_id: impl IntoColumnRef, today: NaiveDate) -> Expr {
+    let seen = Query::select()
+        .column((participant::Entity, participant::Column::Id))
+        .from(participant::Entity)
+        .cond_where(organisation_sees(Expr::col(org), today))
+        .to_owned();
+    Expr::col(participant_id).in_subquery(seen)
+}
+
+/// `access::organisation_sees` as a condition on `participants`: the
+/// organisation `org` (a value, or a column of an enclosing query)
+/// registered the participant, or a consent active on `today` names it.
+fn organisation_sees(org: Expr, today: NaiveDate) -> Condition {
+    let named_in_active_consent = Query::select()
+        .column((consent_organisation::Entity, consent_organisation::Column::ParticipantId))
+        .from(consent_organisation::Entity)
+        .inner_join(
+            consent::Entity,
+            Expr::col((consent::Entity, consent::Column::Id))
+                .equals((consent_organisation::Entity, consent_organisation::Column::ConsentId)),
+        )
+        .and_where(Expr::col((consent_organisation::Entity, consent_organisation::Column::Org)).eq(org.clone()))
+        .and_where(Expr::col((consent::Entity, consent::Column::WithdrawnAt)).is_null())
+        .and_where(Expr::col((consent::Entity, consent::Column::ValidFrom)).lte(today))
+        .and_where(Expr::col((consent::Entity, consent::Column::ValidUntil)).gte(today))
+        .to_owned();
+    Condition::any()
+        .add(Expr::col((participant::Entity, participant::Column::Org)).eq(org))
+        .add(participant::Column::Id.in_subquery(named_in_active_consent))
 }
 
 /// A participant as access sees it: the record and its consents.

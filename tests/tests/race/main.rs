@@ -4,6 +4,10 @@
 //! loses the race (412); none fails. Nothing is lost: the number of accepted
 //! updates equals the number of version increments, every accepted update has
 //! a version of its own, and the stored object is the last accepted change.
+//!
+//! And the enrolment race: concurrent enrolments of one plan in one project
+//! create one enrolment; the others are 409. A store that the race left with
+//! a plan enrolled twice stops at the migration that adds the index.
 
 use reqwest::{Method, StatusCode};
 use samplan_tests::*;
@@ -166,4 +170,112 @@ async fn two_clients_race_on_the_platform(app: TestApp) {
     .await;
 }
 
-store_tests!(two_clients_race_on_one_step, two_clients_race_on_the_platform);
+/// Enrolment race: several requests enrol the same plan in the same project
+/// at the same moment. The store lets exactly one in (201); every other is
+/// 409, as a request that came second would be, and the plan has one open
+/// enrolment in the project. Once it has left, it may be enrolled again.
+async fn concurrent_enrolments_of_one_plan_enrol_it_once(app: TestApp) {
+    const ROUNDS: usize = 5;
+    const AT_ONCE: usize = 6;
+    let lead = token("samordningsforbundet", "association", "project_lead");
+    let response = app
+        .post(
+            "/v1/projects",
+            &lead,
+            &json!({"name": "Kapplöpning", "funding_organisations": ["vasteras-kommun"], "period_from": "2026-01-01", "period_until": "2027-12-31"}),
+        )
+        .await;
+    assert_eq!(response.status(), 201, "create project");
+    let project = body(response).await["id"].as_str().unwrap().to_owned();
+    let plan = app.plan(&kommun()).await;
+    let app = Arc::new(app);
+    let path = format!("/v1/plans/{plan}/enrolments");
+    let request = json!({"project_id": project, "enrolled_on": "2026-03-02", "support_at_start": "financial_support"});
+
+    for round in 0..ROUNDS {
+        let start = Arc::new(Barrier::new(AT_ONCE));
+        let attempts: Vec<_> = (0..AT_ONCE)
+            .map(|_| {
+                let (app, start, path, request) = (app.clone(), start.clone(), path.clone(), request.clone());
+                tokio::spawn(async move {
+                    let http = reqwest::Client::new();
+                    start.wait().await;
+                    http.post(app.url(&path)).bearer_auth(kommun()).json(&request).send().await.unwrap()
+                })
+            })
+            .collect();
+        let mut created = Vec::new();
+        for attempt in attempts {
+            let response = attempt.await.expect("an enrolment attempt");
+            match response.status().as_u16() {
+                201 => created.push(body(response).await),
+                409 => {
+                    let problem = problem(response, 409).await;
+                    assert_eq!(problem["detail"], "The plan is already enrolled in that project.", "{problem}");
+                }
+                status => panic!("round {round}: concurrent enrolment answered {status}: {}", response.text().await.unwrap()),
+            }
+        }
+        assert_eq!(created.len(), 1, "round {round}: exactly one of {AT_ONCE} concurrent enrolments is created");
+        let listed = body(app.get(&path, &kommun()).await).await;
+        let open: Vec<&Value> =
+            listed["items"].as_array().unwrap().iter().filter(|e| e["left_on"].is_null()).map(|e| &e["id"]).collect();
+        assert_eq!(open, vec![&created[0]["id"]], "round {round}: one open enrolment, the one answered 201");
+
+        // Leaving lets the plan be enrolled again in the next round.
+        let enrolment = format!("{path}/{}", created[0]["id"].as_str().unwrap());
+        let exit = json!({"left_on": "2026-04-30", "exit_reason": "completed", "support_at_exit": "work"});
+        let response = app.patch(&enrolment, &kommun(), Some("\"1\""), &exit).await;
+        assert_eq!(response.status(), 200, "round {round}: exit");
+    }
+    let listed = body(app.get(&path, &kommun()).await).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), ROUNDS, "one enrolment per round: {listed}");
+}
+
+/// A store that the race already left with a plan enrolled twice at once:
+/// migration 9 does not pick one, it stops and says how many there are;
+/// once the extra enrolment has its exit, it goes through.
+async fn the_enrolment_index_migration_stops_on_a_plan_enrolled_twice(app: TestApp) {
+    use samplan_migrations::{Migrator, MigratorTrait};
+    let lead = token("samordningsforbundet", "association", "project_lead");
+    let response = app
+        .post(
+            "/v1/projects",
+            &lead,
+            &json!({"name": "Före index", "funding_organisations": ["vasteras-kommun"], "period_from": "2026-01-01", "period_until": "2027-12-31"}),
+        )
+        .await;
+    let project = body(response).await["id"].as_str().unwrap().to_owned();
+    let plan = app.plan(&kommun()).await;
+    let path = format!("/v1/plans/{plan}/enrolments");
+    let request = json!({"project_id": project, "enrolled_on": "2026-03-02", "support_at_start": "financial_support"});
+    assert_eq!(app.post(&path, &kommun(), &request).await.status(), 201);
+
+    // The store as it was before migration 9 (later migrations stay): a
+    // second enrolment gets in.
+    use sea_orm::ConnectionTrait;
+    let db = sea_orm::Database::connect(app.database_url.as_str()).await.unwrap();
+    db.execute_unprepared("DROP INDEX ux_enrolments_open").await.expect("index 9 dropped");
+    db.execute_unprepared("DELETE FROM seaql_migrations WHERE version = 'm20261201_000009_enrolment_unique'")
+        .await
+        .expect("migration 9 undone");
+    let response = app.post(&path, &kommun(), &request).await;
+    assert_eq!(response.status(), 201, "without the index the plan is enrolled twice");
+    let extra = body(response).await["id"].as_str().unwrap().to_owned();
+
+    let error = Migrator::up(&db, None).await.expect_err("migration 9 stops on the duplicate");
+    assert!(error.to_string().contains("1 plan(s) are enrolled twice in the same project at once"), "{error}");
+
+    let exit = json!({"left_on": "2026-03-02", "exit_reason": "other", "support_at_exit": "financial_support"});
+    assert_eq!(app.patch(&format!("{path}/{extra}"), &kommun(), Some("\"1\""), &exit).await.status(), 200);
+    Migrator::up(&db, None).await.expect("migration 9 once the extra enrolment has left");
+    problem(app.post(&path, &kommun(), &request).await, 409).await;
+    db.close().await.ok();
+}
+
+store_tests!(
+    two_clients_race_on_one_step,
+    two_clients_race_on_the_platform,
+    concurrent_enrolments_of_one_plan_enrol_it_once,
+    the_enrolment_index_migration_stops_on_a_plan_enrolled_twice,
+);
