@@ -353,6 +353,10 @@ def report(store, captured, roles=None, pg_roles=None):
                 plan = explain_pg(store, entry)
                 flags = flags_pg(plan, sizes) if verb != "INSERT" else []
                 shown = short(sql)
+                if verb == "INSERT":  # the audit events: elide the rows and their values
+                    rows = sql.count("), (") + 1
+                    shown = re.sub(r" VALUES \(.*\)( RETURNING|$)", f" VALUES … ({rows} row{'s' * (rows > 1)})\\1", sql)
+                    params = []
                 print(f"`{shown}`" + (f" — parameters {', '.join(lit_pg(p) for p in params)}" if params else "") + "\n")
                 print("```\n" + plan + "\n```\n")
             else:
