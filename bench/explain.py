@@ -4,8 +4,9 @@
 For each store it starts the app, creates a bench participant (with an active
 consent) and plan through the API, picks a seeded participant and plan, and
 issues: the whole-plan read for both, the participant's access log, the
-association's audit log (first page, and filtered by participant,
-organisation, outcome and a time window) and the change feed (first and
+association's audit log (first page, and filtered by participant, by a
+frequent and an absent organisation, by outcome and by a time window) and the
+change feed (first and
 second page for the registering organisation, first page for another one).
 
 The SQL is not copied from the source: on PostgreSQL it is captured from the
@@ -192,6 +193,8 @@ def scenario(app, store, capture=None):
         ("GET /v1/audit-events: first page", auditor, "/v1/audit-events"),
         ("GET /v1/audit-events?participant=", auditor, f"/v1/audit-events?participant={seeded_participant}"),
         ("GET /v1/audit-events?organisation=fk-vastmanland", auditor, "/v1/audit-events?organisation=fk-vastmanland"),
+        ("GET /v1/audit-events?organisation=ovanakers-kommun (an organisation with no events)", auditor,
+         "/v1/audit-events?organisation=ovanakers-kommun"),
         ("GET /v1/audit-events?outcome=denied", auditor, "/v1/audit-events?outcome=denied"),
         ("GET /v1/audit-events?from=&to= (one day, a year ago)", auditor,
          f"/v1/audit-events?from={day_from}&to={day_to}"),
