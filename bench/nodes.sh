@@ -21,6 +21,8 @@
 #   BENCH_PG_URL      PostgreSQL server (default postgres://postgres@127.0.0.1:5432/test);
 #                     every database is created there and dropped at the end
 #   NODES_RACE_TRIES  start-race attempts (default 3; 0 skips (a))
+#   NODES_ROUNDS      repeat the three loads of (b) this many times (default 1) and compare
+#                     their means: on a shared machine, load from others shifts between loads
 #   NODES_KEEP_DB=1   keep the write database (its name is printed)
 #   SAMPLAN_BIN       use this binary instead of building
 # Exits non-zero only when the audit chain does not verify or a node of (b) does not start.
@@ -33,6 +35,7 @@ DURATION="${1:-10}"
 PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
 SERVER="${PG_URL%/*}"
 TRIES="${NODES_RACE_TRIES:-3}"
+ROUNDS="${NODES_ROUNDS:-1}"
 
 command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; }
 pg_isready -q -d "$PG_URL" || { echo "nodes: $PG_URL does not answer" >&2; exit 1; }
@@ -160,7 +163,7 @@ summary() {
     lat+=" p50 $(to_ms "$(awk '/ 50%/ {print $2}' "$f")") p99 $(to_ms "$(awk '/ 99%/ {print $2}' "$f")") ms;"
   done
   printf '  %-36s %9s req/s   %7d requests, %d non-2xx  %s\n' "$name" "$rps" "$reqs" "$bad" "$lat"
-  echo "$rps" > "$WORK/$name.rps"
+  echo "$rps" >> "$WORK/$name.rps"
   ACKED=$((ACKED + reqs - bad))
 }
 
@@ -168,23 +171,29 @@ ACKED=0
 echo "(b) POST /v1/plans/{id}/steps, one association, one organisation (database $DB):"
 wrk -t2 -c32 -d2s -H "$AUTH" -s "$WORK/post.lua" "$S1/v1/plans/$PLAN1/steps" > "$WORK/warm.out"  # warm-up, counted below
 ACKED=$(( $(awk '/requests in/ {print $1}' "$WORK/warm.out") - $(awk '/Non-2xx/ {print $NF}' "$WORK/warm.out" | grep -E '^[0-9]+$' || echo 0) ))
-load "$WORK/one.out" 2 32 "$S1/v1/plans/$PLAN1/steps"
-summary "one node, 32 connections" "$WORK/one.out"
-load "$WORK/same1.out" 1 16 "$S1/v1/plans/$PLAN1/steps" & w1=$!
-load "$WORK/same2.out" 1 16 "$S2/v1/plans/$PLAN1/steps" & w2=$!
-wait "$w1" "$w2"
-summary "two nodes, 16 + 16, same plan" "$WORK/same1.out" "$WORK/same2.out"
-load "$WORK/each1.out" 1 16 "$S1/v1/plans/$PLAN1/steps" & w1=$!
-load "$WORK/each2.out" 1 16 "$S2/v1/plans/$PLAN2/steps" & w2=$!
-wait "$w1" "$w2"
-summary "two nodes, 16 + 16, a plan each" "$WORK/each1.out" "$WORK/each2.out"
+for round in $(seq 1 "$ROUNDS"); do
+  [ "$ROUNDS" -gt 1 ] && echo "  round $round:"
+  load "$WORK/one.out" 2 32 "$S1/v1/plans/$PLAN1/steps"
+  summary "one node, 32 connections" "$WORK/one.out"
+  load "$WORK/same1.out" 1 16 "$S1/v1/plans/$PLAN1/steps" & w1=$!
+  load "$WORK/same2.out" 1 16 "$S2/v1/plans/$PLAN1/steps" & w2=$!
+  wait "$w1" "$w2"
+  summary "two nodes, 16 + 16, same plan" "$WORK/same1.out" "$WORK/same2.out"
+  load "$WORK/each1.out" 1 16 "$S1/v1/plans/$PLAN1/steps" & w1=$!
+  load "$WORK/each2.out" 1 16 "$S2/v1/plans/$PLAN2/steps" & w2=$!
+  wait "$w1" "$w2"
+  summary "two nodes, 16 + 16, a plan each" "$WORK/each1.out" "$WORK/each2.out"
+done
 python3 - "$WORK" <<'PY'
 import os, sys
 work = sys.argv[1]
-r = lambda n: float(open(os.path.join(work, n + ".rps")).read())
+def r(name):
+    values = [float(v) for v in open(os.path.join(work, name + ".rps")).read().split()]
+    return sum(values) / len(values)
 one = r("one node, 32 connections")
-print(f"  two nodes / one node: same plan {r('two nodes, 16 + 16, same plan') / one:.2f}, "
-      f"a plan each {r('two nodes, 16 + 16, a plan each') / one:.2f}   (goal: > 1)")
+same, each = r("two nodes, 16 + 16, same plan"), r("two nodes, 16 + 16, a plan each")
+print(f"  mean req/s: one node {one:.0f}, two nodes same plan {same:.0f}, two nodes a plan each {each:.0f}")
+print(f"  two nodes / one node: same plan {same / one:.2f}, a plan each {each / one:.2f}   (goal: > 1)")
 PY
 for n in 1 2; do
   port=$([ $n = 1 ] && echo "$P1" || echo "$P2")
