@@ -25,6 +25,7 @@
 # organisations, so the read also loads the consent's organisations).
 #   BENCH_SEEDED_SQLITE  a seeded SQLite file to use (else one is seeded into a temporary directory: ~5 min, ~6 GB)
 #   BENCH_SEEDED_PG      a seeded PostgreSQL database URL to use (else one is seeded and dropped: ~5 min, ~6 GB)
+#   BENCH_SEED_SCALE     scale of a store seeded by the run (default 1; e.g. 0.01 to try the script quickly)
 #   Each run adds its bench participants, plans and their audit events to a reused seeded store.
 # Needs wrk (installed with apt-get when missing), python3, and pgbench for PostgreSQL.
 set -euo pipefail
@@ -188,7 +189,7 @@ if [ "$SCALE_MODE" = 1 ]; then
     if [ -z "$seeded" ]; then
       seeded="$WORK/seeded.db"
       echo "sqlite: seeding $seeded (BENCH_SEEDED_SQLITE=file reuses one)" >&2
-      SAMPLAN_BIN="$BIN" bench/seed.sh sqlite "$seeded" >&2
+      SAMPLAN_BIN="$BIN" bench/seed.sh sqlite "$seeded" "${BENCH_SEED_SCALE:-1}" >&2
     fi
     bench_scale sqlite "" "sqlite://$(realpath "$seeded")?mode=rw"
     ;;
@@ -201,7 +202,7 @@ if [ "$SCALE_MODE" = 1 ]; then
         new_pg_db "samplan_scale_$$"
         seeded="${PG_URL%/*}/samplan_scale_$$"
         echo "postgres: seeding $seeded (BENCH_SEEDED_PG=url reuses one)" >&2
-        SAMPLAN_BIN="$BIN" bench/seed.sh postgres "$seeded" >&2
+        SAMPLAN_BIN="$BIN" bench/seed.sh postgres "$seeded" "${BENCH_SEED_SCALE:-1}" >&2
       fi
       bench_scale postgres "${PG_URL%/*}/samplan_bench_$$" "$seeded"
     else
