@@ -279,12 +279,18 @@ def explain_pg(pg, entry):
     if head in ("BEGIN", "COMMIT", "ROLLBACK"):
         return None
     if head == "INSERT":
-        return psql(pg.url, "EXPLAIN " + bind(sql, params, lit_pg))
+        try:
+            return psql(pg.url, "EXPLAIN " + bind(sql, params, lit_pg))
+        except subprocess.CalledProcessError as e:
+            return "(not explained: " + e.stderr.strip().replace("\n", " ") + ")"
     script = (f"BEGIN;\nPREPARE q AS {sql};\n" +
               (f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE q({', '.join(lit_pg(p) for p in params)});\n" * 2) +
               "ROLLBACK;\n")
-    out = subprocess.run(["psql", pg.url, "-XqtA", "-v", "ON_ERROR_STOP=1"], input=script, check=True,
-                         capture_output=True, text=True).stdout.strip()
+    done = subprocess.run(["psql", pg.url, "-XqtA", "-v", "ON_ERROR_STOP=1"], input=script,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        return "(not explained: " + done.stderr.strip().replace("\n", " ") + ")"
+    out = done.stdout.strip()
     # keep the second (warm) of the two outputs: it starts at the second top-level node
     lines = out.splitlines()
     tops = [i for i, l in enumerate(lines) if "(cost=" in l and not l.startswith(" ")]
