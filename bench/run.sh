@@ -10,14 +10,34 @@
 # It prints requests/s, p50/p99/max and the same-run ratios, and the server's
 # peak resident memory (VmHWM).
 #
-# usage: bench/run.sh [seconds-per-run] [sqlite|postgres|both]
+# usage: bench/run.sh [seconds-per-run] [sqlite|postgres|both] [--scale]
 #   BENCH_PG_URL  PostgreSQL server (default postgres://postgres@127.0.0.1:5432/test);
 #                 each run creates and drops its own database there.
+#   SAMPLAN_BIN   use this binary instead of building (cargo build --release -p samplan-api,
+#                 into $CARGO_TARGET_DIR when set); either way the run uses a private copy.
+#
+# --scale (or BENCH_SCALE=1): instead of the loads above, GET /v1/plans/{id} on
+# an empty store and on a store seeded by bench/seed.sh (100 000 participants,
+# 1 000 000 steps, 10 000 000 audit events), in the same run: the p50 of each,
+# and their ratio (goal: seeded p50 <= 1.5 x empty p50). Two plans per store,
+# each 5 steps and 3 readings: "plan" as in the normal run (participant without
+# consent) and "consented" (participant with an active consent naming two
+# organisations, so the read also loads the consent's organisations).
+#   BENCH_SEEDED_SQLITE  a seeded SQLite file to use (else one is seeded into a temporary directory: ~5 min, ~6 GB)
+#   BENCH_SEEDED_PG      a seeded PostgreSQL database URL to use (else one is seeded and dropped: ~5 min, ~6 GB)
+#   BENCH_SEED_SCALE     scale of a store seeded by the run (default 1; e.g. 0.01 to try the script quickly)
+#   Each run adds its bench participants, plans and their audit events to a reused seeded store.
 # Needs wrk (installed with apt-get when missing), python3, and pgbench for PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION="${1:-10}"
-STORES="${2:-both}"
+. bench/lib.sh
+SCALE_MODE="${BENCH_SCALE:-0}"
+ARGS=()
+for arg in "$@"; do
+  if [ "$arg" = --scale ]; then SCALE_MODE=1; else ARGS+=("$arg"); fi
+done
+DURATION="${ARGS[0]:-10}"
+STORES="${ARGS[1]:-both}"
 CONNECTIONS=32
 PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
 
@@ -25,44 +45,61 @@ if ! command -v wrk >/dev/null; then
   echo "bench: installing wrk" >&2
   apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 fi
-cargo build --release -q
-BIN=$PWD/target/release/samplan
 WORK=$(mktemp -d)
 PID=
-PG_DB=
+PG_DBS=()
 cleanup() {
   [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
-  [ -n "$PG_DB" ] && psql "$PG_URL" -qc "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 || true
+  for db in "${PG_DBS[@]}"; do
+    psql "$PG_URL" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+BIN=$(samplan_bin "$WORK")
 
-json_id() { python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
+# new_pg_db NAME: creates database NAME on the PostgreSQL server (dropped on exit).
+new_pg_db() {
+  psql "$PG_URL" -qc "CREATE DATABASE \"$1\"" >/dev/null
+  PG_DBS+=("$1")
+}
 
 # Starts samplan on the given database URL (empty: SQLite in $WORK) and seeds one plan.
 start() {
   local url=$1
-  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  PORT=$(free_port)
   rm -rf "$WORK/data"
   SAMPLAN_DATA_DIR="$WORK/data" SAMPLAN_BIND="127.0.0.1:$PORT" SAMPLAN_DATABASE_URL="$url" \
-    SAMPLAN_JWT_SECRET="bench-secret-bench-secret-bench-secret-0123" RUST_LOG=warn "$BIN" &
+    SAMPLAN_JWT_SECRET="$BENCH_JWT_SECRET" RUST_LOG=warn "$BIN" &
   PID=$!
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/health/ready" >/dev/null && break; sleep 0.1; done
   S="http://127.0.0.1:$PORT"
-  TOKEN=$(SAMPLAN_JWT_SECRET="bench-secret-bench-secret-bench-secret-0123" "$BIN" token --org vasteras-kommun --agency municipality --role case_worker)
+  wait_ready "$S" "$PID" 600 || { echo "bench: samplan did not come up on $url" >&2; exit 1; }
+  TOKEN=$(SAMPLAN_JWT_SECRET="$BENCH_JWT_SECRET" "$BIN" token --org vasteras-kommun --agency municipality --role case_worker)
   AUTH="Authorization: Bearer $TOKEN"
-  local p
+  PLAN=$(new_plan)
+}
+
+# new_plan [consent]: a participant (a fresh personnummer, so a reused seeded store takes it too)
+# with a plan of 5 steps and 3 readings; with "consent", the participant also has an active
+# consent naming vasteras-kommun and af-vasteras. Prints the plan's id.
+new_plan() {
+  local p plan
   p=$(curl -s "$S/v1/participants" -H "$AUTH" -H 'Content-Type: application/json' \
-    -d '{"personal_identity_number": "19811218-9876", "name": "Anna Andersson"}' | json_id)
-  PLAN=$(curl -s "$S/v1/plans" -H "$AUTH" -H 'Content-Type: application/json' -d "{\"participant_id\": \"$p\"}" | json_id)
+    -d "{\"personal_identity_number\": \"$(random_pin)\", \"name\": \"Anna Andersson\"}" | json_id)
+  if [ "${1:-}" = consent ]; then
+    curl -sf -o /dev/null "$S/v1/participants/$p/consents" -H "$AUTH" -H 'Content-Type: application/json' \
+      -d "{\"organisations\": [\"vasteras-kommun\", \"af-vasteras\"], \"purpose\": \"samordnad rehabilitering\", \"valid_from\": \"$(date -u -d '-30 days' +%F)\", \"valid_until\": \"$(date -u -d '+1 year' +%F)\"}"
+  fi
+  plan=$(curl -s "$S/v1/plans" -H "$AUTH" -H 'Content-Type: application/json' -d "{\"participant_id\": \"$p\"}" | json_id)
   for i in 1 2 3 4 5; do
-    curl -s -o /dev/null "$S/v1/plans/$PLAN/steps" -H "$AUTH" -H 'Content-Type: application/json' \
+    curl -s -o /dev/null "$S/v1/plans/$plan/steps" -H "$AUTH" -H 'Content-Type: application/json' \
       -d "{\"description\": \"steg $i\", \"owner\": \"participant\"}"
   done
   for i in 1 2 3; do
-    curl -s -o /dev/null "$S/v1/plans/$PLAN/scale-readings" -H "$AUTH" -H 'Content-Type: application/json' \
+    curl -s -o /dev/null "$S/v1/plans/$plan/scale-readings" -H "$AUTH" -H 'Content-Type: application/json' \
       -d "{\"value\": $((i + 3)), \"why_not_lower\": \"x\", \"one_step_up\": \"y\"}"
   done
+  echo "$plan"
 }
 
 stop() {
@@ -89,8 +126,9 @@ run() {
   p99=$(to_ms "$(awk '/ 99%/ {print $2}' <<<"$out")")
   max=$(to_ms "$(awk '/Latency/ && !/Distribution/ {print $4; exit}' <<<"$out")")
   errors=$(grep -E 'Non-2xx|Socket errors' <<<"$out" | tr '\n' ' ' || true)
-  printf '  %-12s %9s req/s   p50 %7s ms   p99 %7s ms   max %8s ms   %s\n' "$name" "$rps" "$p50" "$p99" "$max" "$errors"
+  printf '  %-16s %9s req/s   p50 %7s ms   p99 %7s ms   max %8s ms   %s\n' "$name" "$rps" "$p50" "$p99" "$max" "$errors"
   echo "$rps" > "$WORK/$store-$name.rps"
+  echo "$p50" > "$WORK/$store-$name.p50"
 }
 
 bench_store() {
@@ -103,12 +141,84 @@ bench_store() {
   stop
 }
 
+# The two plan reads of the scale mode, after 2 s of warm-up (the same on both stores).
+scale_loads() {
+  local store=$1 which=$2 consented
+  consented=$(new_plan consent)
+  wrk -t2 -c$CONNECTIONS -d2s -H "$AUTH" "$S/v1/plans/$PLAN" >/dev/null
+  run "$store" "plan-$which" "/v1/plans/$PLAN"
+  run "$store" "consented-$which" "/v1/plans/$consented"
+}
+
+# bench_scale STORE EMPTY_URL SEEDED_URL
+bench_scale() {
+  local store=$1 empty_url=$2 seeded_url=$3
+  echo "$store, empty store:"
+  start "$empty_url"
+  scale_loads "$store" empty
+  stop
+  echo "$store, seeded store:"
+  start "$seeded_url"
+  scale_loads "$store" seeded
+  stop
+}
+
+scale_report() {
+  python3 - "$WORK" <<'PY'
+import os, sys
+work = sys.argv[1]
+def read(name):
+    try:
+        return float(open(os.path.join(work, name)).read())
+    except (OSError, ValueError):
+        return None
+print("GET /v1/plans/{id} p50, seeded store / empty store (goal: <= 1.5):")
+for store in ("sqlite", "postgres"):
+    for plan in ("plan", "consented"):
+        empty, seeded = read(f"{store}-{plan}-empty.p50"), read(f"{store}-{plan}-seeded.p50")
+        if empty and seeded:
+            verdict = "meets the goal" if seeded <= 1.5 * empty else "MISSES the goal"
+            print(f"  {store:9} {plan:10} empty {empty:6.1f} ms   seeded {seeded:6.1f} ms   ratio {seeded / empty:5.2f}   {verdict}")
+PY
+}
+
+if [ "$SCALE_MODE" = 1 ]; then
+  echo "samplan bench --scale: $CONNECTIONS connections, ${DURATION}s per run, $(nproc) cores, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  case "$STORES" in sqlite | both)
+    seeded="${BENCH_SEEDED_SQLITE:-}"
+    if [ -z "$seeded" ]; then
+      seeded="$WORK/seeded.db"
+      echo "sqlite: seeding $seeded (BENCH_SEEDED_SQLITE=file reuses one)" >&2
+      SAMPLAN_BIN="$BIN" bench/seed.sh sqlite "$seeded" "${BENCH_SEED_SCALE:-1}" >&2
+    fi
+    bench_scale sqlite "" "sqlite://$(realpath "$seeded")?mode=rw"
+    ;;
+  esac
+  if [ "$STORES" = postgres ] || [ "$STORES" = both ]; then
+    if pg_isready -q -d "$PG_URL" 2>/dev/null; then
+      new_pg_db "samplan_bench_$$"
+      seeded="${BENCH_SEEDED_PG:-}"
+      if [ -z "$seeded" ]; then
+        new_pg_db "samplan_scale_$$"
+        seeded="${PG_URL%/*}/samplan_scale_$$"
+        echo "postgres: seeding $seeded (BENCH_SEEDED_PG=url reuses one)" >&2
+        SAMPLAN_BIN="$BIN" bench/seed.sh postgres "$seeded" "${BENCH_SEED_SCALE:-1}" >&2
+      fi
+      bench_scale postgres "${PG_URL%/*}/samplan_bench_$$" "$seeded"
+    else
+      echo "postgres: skipped ($PG_URL does not answer)"
+    fi
+  fi
+  scale_report
+  exit 0
+fi
+
 echo "samplan bench: $CONNECTIONS connections, ${DURATION}s per run, $(nproc) cores, $(uname -r)"
 case "$STORES" in sqlite | both) bench_store sqlite "" ;; esac
 if [ "$STORES" = postgres ] || [ "$STORES" = both ]; then
   if pg_isready -q -d "$PG_URL" 2>/dev/null; then
     PG_DB="samplan_bench_$$"
-    psql "$PG_URL" -qc "CREATE DATABASE \"$PG_DB\"" >/dev/null
+    new_pg_db "$PG_DB"
     bench_store postgres "${PG_URL%/*}/$PG_DB"
     # PostgreSQL's own ceiling: one insert per commit, in the same database.
     psql "${PG_URL%/*}/$PG_DB" -qc "CREATE TABLE bench_commit (id bigserial PRIMARY KEY, v text)" >/dev/null
