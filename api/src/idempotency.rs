@@ -146,9 +146,9 @@ async fn claim_or_answer(
     hash: &str,
 ) -> Result<Option<(HttpResponse, Original)>, ApiError> {
     let txn = store.begin_write_unaudited().await?;
-    let answer = match claim(&*txn, id, hash).await? {
+    let answer = match claim(&txn, id, hash).await? {
         Claim::Run => None,
-        Claim::Stored(stored) => answer_again(&*txn, principal, id, stored).await?,
+        Claim::Stored(stored) => answer_again(&txn, principal, id, stored).await?,
     };
     txn.commit().await?;
     Ok(answer)
@@ -158,8 +158,8 @@ async fn claim_or_answer(
 async fn settle(store: &Store, id: &Key, answer: Option<Stored>) -> Result<(), ApiError> {
     let txn = store.begin_write_unaudited().await?;
     match answer {
-        Some(stored) => remember(&*txn, id, stored).await?,
-        None => forget(&*txn, id).await?,
+        Some(stored) => remember(&txn, id, stored).await?,
+        None => forget(&txn, id).await?,
     }
     txn.commit().await
 }

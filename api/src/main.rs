@@ -6,6 +6,11 @@ use samplan_api::{Application, telemetry};
 use samplan_domain::{Agency, AssocId, OrgId, Role};
 use std::process::ExitCode;
 
+/// mimalloc: glibc's allocator spends much of a loaded server's time in its
+/// arena locks, shared by the actix workers and the store's threads.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str = "\
 usage:
   samplan [serve]                  start the server (configuration from the environment)

@@ -13,6 +13,7 @@ mod m20261201_000007_coordinator_org;
 mod m20261201_000008_idempotency_principal;
 mod m20261201_000009_enrolment_unique;
 mod m20261201_000010_staged_chains;
+mod m20261201_000011_consent_lookup;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_idempotency_principal::Migration),
             Box::new(m20261201_000009_enrolment_unique::Migration),
             Box::new(m20261201_000010_staged_chains::Migration),
+            Box::new(m20261201_000011_consent_lookup::Migration),
         ]
     }
 }

@@ -16,7 +16,7 @@ use crate::extract::{limit, open_position, seal_position};
 use crate::store::{Store, scope};
 use actix_web::{get, web};
 use chrono::{DateTime, TimeZone, Utc};
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -84,11 +84,21 @@ pub async fn feed(
         return Ok(web::Json(ChangePage { items: Vec::new(), next_cursor: seal_position(&key, &owner, after) }));
     };
     store.sealed(auth.assoc.as_str()).await?;
-    let visible_ids = Query::select().column(participant::Column::Id).from(participant::Entity).cond_where(visible).to_owned();
+    // Per change row: is its participant one the caller sees? (Correlated,
+    // so a page never builds the set of everyone the caller may see.)
+    let visible_row = Query::select()
+        .expr(Expr::val(1))
+        .from(participant::Entity)
+        .cond_where(visible)
+        .and_where(
+            Expr::col((participant::Entity, participant::Column::Id))
+                .equals((change::Entity, change::Column::ParticipantId)),
+        )
+        .to_owned();
     let rows = change::Entity::find()
         .filter(change::Column::Assoc.eq(auth.assoc.as_str()))
         .filter(change::Column::Seq.gt(after))
-        .filter(change::Column::ParticipantId.in_subquery(visible_ids))
+        .filter(Expr::exists(visible_row))
         .order_by_asc(change::Column::Seq)
         .limit(limit)
         .all(store.db())

@@ -144,7 +144,7 @@ pub async fn record(
 
     let txn = store.begin_write(&auth).await?;
     let today = scope::today();
-    let participant = scope::visible_participant(&*txn, &auth, id.into_inner(), today).await?;
+    let participant = scope::visible_participant(&txn, &auth, id.into_inner(), today).await?;
     manages(&auth, &participant)?;
     let consent_id = Uuid::now_v7();
     auth.audit.created(consent_id);
@@ -163,14 +163,14 @@ pub async fn record(
         created_at: Set(Utc::now()),
         version: Set(1),
     }
-    .insert(&*txn)
+    .insert(&txn)
     .await?;
     consent_organisation::Entity::insert_many(organisations.iter().map(|org| consent_organisation::ActiveModel {
         consent_id: Set(consent_id),
         org: Set(org.to_string()),
         participant_id: Set(participant.model.id),
     }))
-    .exec(&*txn)
+    .exec(&txn)
     .await?;
     txn.commit().await?;
     let names = organisations.into_iter().map(|o| o.to_string()).collect();
@@ -271,10 +271,10 @@ pub async fn withdraw(
     let (participant_id, consent_id) = path.into_inner();
     let txn = store.begin_write(&auth).await?;
     let today = scope::today();
-    let participant = scope::visible_participant(&*txn, &auth, participant_id, today).await?;
+    let participant = scope::visible_participant(&txn, &auth, participant_id, today).await?;
     let current = consent::Entity::find_by_id(consent_id)
         .filter(consent::Column::ParticipantId.eq(participant.model.id))
-        .one(&*txn)
+        .one(&txn)
         .await?
         .ok_or(ApiError::NotFound)?;
     manages(&auth, &participant)?;
@@ -288,8 +288,8 @@ pub async fn withdraw(
         .col_expr(consent::Column::WithdrawnAt, Expr::value(Utc::now()))
         .col_expr(consent::Column::WithdrawnBy, Expr::value(auth.sub.clone()))
         .col_expr(consent::Column::WithdrawnOrg, Expr::value(auth.org.to_string()));
-    let row = versioned::update(&*txn, &current, changes, &auth).await?;
-    let named = organisations_of(&*txn, &[row.id]).await?.into_iter().map(|(_, org)| org).collect();
+    let row = versioned::update(&txn, &current, changes, &auth).await?;
+    let named = organisations_of(&txn, &[row.id]).await?.into_iter().map(|(_, org)| org).collect();
     txn.commit().await?;
     let view = view(row, named, today);
     Ok(with_etag(view.version, &view))

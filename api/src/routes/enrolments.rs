@@ -108,8 +108,8 @@ pub async fn enrol(
     Body(body): Body<NewEnrolment>,
 ) -> Result<HttpResponse, ApiError> {
     let txn = store.begin_write(&auth).await?;
-    let (plan, participant) = scope::visible_plan(&*txn, &auth, id.into_inner(), scope::today()).await?;
-    let project = project_of(&*txn, &auth, body.project_id)
+    let (plan, participant) = scope::visible_plan(&txn, &auth, id.into_inner(), scope::today()).await?;
+    let project = project_of(&txn, &auth, body.project_id)
         .await
         .map_err(|_| ValidationErrors::single("project_id", "no such project in the association"))?;
     let now = Utc::now();
@@ -135,7 +135,7 @@ pub async fn enrol(
         updated_by: Set(auth.sub.clone()),
         updated_at: Set(now),
     }
-    .insert(&*txn)
+    .insert(&txn)
     .await?;
     auth.audit.created(new_id);
     txn.commit().await?;
@@ -202,8 +202,8 @@ pub async fn exit(
 ) -> Result<HttpResponse, ApiError> {
     let (plan_id, enrolment_id) = path.into_inner();
     let txn = store.begin_write(&auth).await?;
-    let (plan, _) = scope::visible_plan(&*txn, &auth, plan_id, scope::today()).await?;
-    let current = enrolment_of(&*txn, plan.id, enrolment_id).await?;
+    let (plan, _) = scope::visible_plan(&txn, &auth, plan_id, scope::today()).await?;
+    let current = enrolment_of(&txn, plan.id, enrolment_id).await?;
     let enrolled_by = OrgId::parse(&current.org).map_err(|_| corrupt())?;
     if access::may_change_contribution(&auth, &enrolled_by) == Decision::Forbidden {
         return Err(ApiError::Forbidden("the organisation that enrolled the plan records the exit"));
@@ -216,7 +216,7 @@ pub async fn exit(
         .col_expr(enrolment::Column::LeftOn, Expr::value(body.left_on))
         .col_expr(enrolment::Column::ExitReason, Expr::value(body.exit_reason.as_str()))
         .col_expr(enrolment::Column::SupportAtExit, Expr::value(body.support_at_exit.as_str()));
-    let row = versioned::update(&*txn, &current, changes, &auth).await?;
+    let row = versioned::update(&txn, &current, changes, &auth).await?;
     txn.commit().await?;
     let view = view(row)?;
     Ok(with_etag(view.version, &view))

@@ -119,7 +119,7 @@ pub async fn register(
     };
     let txn = store.begin_write(&auth).await?;
     // A second registration by the same organisation runs into ux_participants_pin: 409.
-    let inserted = model.insert(&*txn).await?;
+    let inserted = model.insert(&txn).await?;
     // Recorded once stored: a refused duplicate names no participant.
     auth.audit.created(id);
     auth.audit.saw(id);

@@ -247,7 +247,7 @@ pub async fn create_project(auth: Auth, store: web::Data<Store>, Body(body): Bod
         updated_by: Set(auth.sub.clone()),
         updated_at: Set(now),
     }
-    .insert(&*txn)
+    .insert(&txn)
     .await?;
     txn.commit().await?;
     let view = project_view(row)?;
@@ -321,7 +321,7 @@ pub async fn patch_project(
     errors.finish(|| ())?;
 
     let txn = store.begin_write(&auth).await?;
-    let current = project_of(&*txn, &auth, id.into_inner()).await?;
+    let current = project_of(&txn, &auth, id.into_inner()).await?;
     writer(&auth)?;
     if_match.check(current.version)?;
     let (from, until) = (body.period_from.unwrap_or(current.period_from), body.period_until.unwrap_or(current.period_until));
@@ -346,7 +346,7 @@ pub async fn patch_project(
     if let Some(resources) = body.resources {
         update = update.col_expr(project::Column::Resources, Expr::value(json_of(&resources)?));
     }
-    let row = versioned::update(&*txn, &current, update, &auth).await?;
+    let row = versioned::update(&txn, &current, update, &auth).await?;
     txn.commit().await?;
     let view = project_view(row)?;
     Ok(with_etag(view.version, &view))
@@ -434,7 +434,7 @@ pub async fn add_milestone(
     check_org(&mut errors, &auth, "owner_org", &body.owner_org);
     errors.finish(|| ())?;
     let txn = store.begin_write(&auth).await?;
-    let project = project_of(&*txn, &auth, id.into_inner()).await?;
+    let project = project_of(&txn, &auth, id.into_inner()).await?;
     writer(&auth)?;
     let now = Utc::now();
     let new_id = Uuid::now_v7();
@@ -456,7 +456,7 @@ pub async fn add_milestone(
         updated_by: Set(auth.sub.clone()),
         updated_at: Set(now),
     }
-    .insert(&*txn)
+    .insert(&txn)
     .await?;
     txn.commit().await?;
     let view = milestone_view(row)?;
@@ -527,8 +527,8 @@ pub async fn patch_milestone(
     errors.finish(|| ())?;
     let (project_id, milestone_id) = path.into_inner();
     let txn = store.begin_write(&auth).await?;
-    let project = project_of(&*txn, &auth, project_id).await?;
-    let current = milestone_of(&*txn, project.id, milestone_id).await?;
+    let project = project_of(&txn, &auth, project_id).await?;
+    let current = milestone_of(&txn, project.id, milestone_id).await?;
     writer(&auth)?;
     if_match.check(current.version)?;
     let mut update = milestone::Entity::update_many();
@@ -547,7 +547,7 @@ pub async fn patch_milestone(
     if let Some(changed) = body.what_changed {
         update = update.col_expr(milestone::Column::WhatChanged, Expr::value(changed));
     }
-    let row = versioned::update(&*txn, &current, update, &auth).await?;
+    let row = versioned::update(&txn, &current, update, &auth).await?;
     txn.commit().await?;
     let view = milestone_view(row)?;
     Ok(with_etag(view.version, &view))

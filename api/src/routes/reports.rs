@@ -556,7 +556,7 @@ pub async fn set_cost_parameters(
     let latest = cost_parameter::Entity::find()
         .filter(cost_parameter::Column::Assoc.eq(auth.assoc.as_str()))
         .order_by_desc(cost_parameter::Column::Version)
-        .one(&*txn)
+        .one(&txn)
         .await?;
     let row = cost_parameter::ActiveModel {
         assoc: Set(auth.assoc.to_string()),
@@ -566,7 +566,7 @@ pub async fn set_cost_parameters(
         created_by: Set(auth.sub.clone()),
         created_at: Set(Utc::now()),
     }
-    .insert(&*txn)
+    .insert(&txn)
     // Another version saved at the same moment runs into the primary key: 409.
     .await?;
     txn.commit().await?;

@@ -50,8 +50,10 @@ pub fn organisation_column_sees(org: impl IntoColumnRef, participant_id: impl In
 /// organisation `org` (a value, or a column of an enclosing query)
 /// registered the participant, or a consent active on `today` names it.
 fn organisation_sees(org: Expr, today: NaiveDate) -> Condition {
+    // Correlated (EXISTS per participant row), so a query that shows a
+    // page never builds the set of everyone the organisation may see.
     let named_in_active_consent = Query::select()
-        .column((consent_organisation::Entity, consent_organisation::Column::ParticipantId))
+        .expr(Expr::val(1))
         .from(consent_organisation::Entity)
         .inner_join(
             consent::Entity,
@@ -62,10 +64,14 @@ fn organisation_sees(org: Expr, today: NaiveDate) -> Condition {
         .and_where(Expr::col((consent::Entity, consent::Column::WithdrawnAt)).is_null())
         .and_where(Expr::col((consent::Entity, consent::Column::ValidFrom)).lte(today))
         .and_where(Expr::col((consent::Entity, consent::Column::ValidUntil)).gte(today))
+        .and_where(
+            Expr::col((consent_organisation::Entity, consent_organisation::Column::ParticipantId))
+                .equals((participant::Entity, participant::Column::Id)),
+        )
         .to_owned();
     Condition::any()
         .add(Expr::col((participant::Entity, participant::Column::Org)).eq(org))
-        .add(participant::Column::Id.in_subquery(named_in_active_consent))
+        .add(Expr::exists(named_in_active_consent))
 }
 
 /// A participant as access sees it: the record and its consents.

@@ -23,9 +23,10 @@
 use super::chain;
 use crate::error::ApiError;
 use crate::record::{AuditContext, NewEvent, Original};
+use sea_orm::prelude::async_trait;
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -110,16 +111,20 @@ impl Writer {
 
     /// A write outside a request's record (idempotency bookkeeping).
     pub async fn begin_unaudited(&self) -> Result<WriteTxn, ApiError> {
-        let conn = match self.db.get_database_backend() {
-            DbBackend::Sqlite => {
-                let (lease, lent) = oneshot::channel();
-                self.jobs.send(Job::Write(lease)).await.map_err(|_| stopped())?;
-                let Lease { txn, done } = lent.await.map_err(|_| stopped())?;
-                Conn::Lent { txn: Some(txn), done: Some(done) }
-            }
-            _ => Conn::Own(self.db.begin().await?),
-        };
-        Ok(WriteTxn { conn, db: self.db.clone(), audit: None })
+        let conn = tokio::sync::OnceCell::new();
+        if self.db.get_database_backend() != DbBackend::Sqlite {
+            let _ = conn.set(Conn::Own(self.db.begin().await?));
+        }
+        Ok(WriteTxn { conn, writer: self.clone(), audit: None })
+    }
+
+    /// SQLite: waits for the writer to lend its transaction.
+    async fn lease(&self) -> Result<Conn, DbErr> {
+        let (lease, lent) = oneshot::channel();
+        let stopped = || DbErr::Custom("the store's writer stopped".into());
+        self.jobs.send(Job::Write(lease)).await.map_err(|_| stopped())?;
+        let Lease { txn, done } = lent.await.map_err(|_| stopped())?;
+        Ok(Conn::Lent { txn: Some(txn), done: Some(done) })
     }
 
     /// Commits the events of a read or a refusal; returns once they are
@@ -138,59 +143,132 @@ enum Conn {
     Own(DatabaseTransaction),
 }
 
-/// A write in progress. Dereferences to the transaction to run statements
-/// on; [`WriteTxn::commit`] returns once the write is durable. Dropped
-/// without commit, it rolls back (on SQLite, back to its savepoint).
+impl Conn {
+    fn txn(&self) -> &DatabaseTransaction {
+        match self {
+            Conn::Lent { txn: Some(txn), .. } => txn,
+            Conn::Own(txn) => txn,
+            Conn::Lent { txn: None, .. } => unreachable!("a write is not used after commit"),
+        }
+    }
+}
+
+/// A write in progress: run its statements with `&txn` (it is a sea-orm
+/// connection); [`WriteTxn::commit`] returns once the write is durable.
+/// Dropped without commit, it rolls back (on SQLite, back to its savepoint).
+///
+/// On SQLite the writer's transaction is taken only at the write's first
+/// statement that is not a `SELECT`: the reads before it (the access check,
+/// the current version) run beside other requests on the read connections,
+/// and see what was committed, as PostgreSQL's read committed does. What
+/// they decided is held by the write itself: a conditional update by
+/// version, or a unique index. From the first write on, every statement
+/// runs in the writer's transaction and sees the write's own changes.
 pub struct WriteTxn {
-    conn: Conn,
-    db: DatabaseConnection,
+    conn: tokio::sync::OnceCell<Conn>,
+    writer: Writer,
     audit: Option<AuditContext>,
 }
 
+fn is_read(sql: &str) -> bool {
+    sql.trim_start().get(..6).is_some_and(|verb| verb.eq_ignore_ascii_case("select"))
+}
+
 impl WriteTxn {
+    /// The transaction, taking the writer's on SQLite.
+    async fn writing(&self) -> Result<&DatabaseTransaction, DbErr> {
+        Ok(self.conn.get_or_try_init(|| self.writer.lease()).await?.txn())
+    }
+
+    /// Where a statement runs: a read before the first write goes to the
+    /// pool; anything else to the transaction.
+    async fn runs(&self, sql: &str) -> Result<Runs<'_>, DbErr> {
+        Ok(match self.conn.get() {
+            Some(conn) => Runs::Txn(conn.txn()),
+            None if is_read(sql) => Runs::Pool(&self.writer.db),
+            None => Runs::Txn(self.writing().await?),
+        })
+    }
+
     pub async fn commit(mut self) -> Result<(), ApiError> {
         let (key, original, events) = match &self.audit {
             Some(audit) => audit.committing(),
             None => (None, Original::default(), Vec::new()),
         };
-        if let Some(key) = &key {
-            super::idempotency::mark_committed(&*self, key, original).await?;
-        }
-        let assocs: BTreeSet<String> = events.iter().map(|e| e.assoc.clone()).collect();
-        match std::mem::replace(&mut self.conn, Conn::Lent { txn: None, done: None }) {
-            Conn::Lent { txn, done } => {
-                drop(txn);
-                let (committed, wait) = oneshot::channel();
-                done.ok_or_else(stopped)?.send(Finished { events, committed }).map_err(|_| stopped())?;
-                wait.await.map_err(|_| stopped())?.map_err(|cause| ApiError::Internal(format!("commit: {cause}")))?;
+        if self.conn.get().is_none() && key.is_none() {
+            // Nothing was written: only the request's events remain.
+            if !events.is_empty() {
+                self.writer.events(events).await?;
             }
-            Conn::Own(txn) => {
-                chain::stage(&txn, &events).await?;
-                txn.commit().await?;
-                // Committed: the write stands. Its events are staged with
-                // it; sealing them now puts them in the chain before the
-                // answer leaves (a failure leaves them for the sweeper).
-                for assoc in &assocs {
-                    if let Err(error) = chain::seal(&self.db, assoc, Vec::new()).await {
-                        tracing::warn!(%error, "sealing audit events failed; the sweeper retries");
-                    }
-                }
+        } else {
+            if let Some(key) = &key {
+                super::idempotency::mark_committed(&self, key, original).await?;
             }
+            self.finish(events).await?;
         }
         if let Some(audit) = &self.audit {
             audit.committed();
         }
         Ok(())
     }
+
+    async fn finish(&mut self, events: Vec<NewEvent>) -> Result<(), ApiError> {
+        let assocs: BTreeSet<String> = events.iter().map(|e| e.assoc.clone()).collect();
+        match self.conn.take() {
+            Some(Conn::Lent { txn, done }) => {
+                drop(txn);
+                let (committed, wait) = oneshot::channel();
+                done.ok_or_else(stopped)?.send(Finished { events, committed }).map_err(|_| stopped())?;
+                wait.await.map_err(|_| stopped())?.map_err(|cause| ApiError::Internal(format!("commit: {cause}")))?;
+            }
+            Some(Conn::Own(txn)) => {
+                chain::stage(&txn, &events).await?;
+                txn.commit().await?;
+                // Committed: the write stands. Its events are staged with
+                // it; sealing them now puts them in the chain before the
+                // answer leaves (a failure leaves them for the sweeper).
+                for assoc in &assocs {
+                    if let Err(error) = chain::seal(&self.writer.db, assoc, Vec::new()).await {
+                        tracing::warn!(%error, "sealing audit events failed; the sweeper retries");
+                    }
+                }
+            }
+            None => unreachable!("a write has its transaction before it commits"),
+        }
+        Ok(())
+    }
 }
 
-impl std::ops::Deref for WriteTxn {
-    type Target = DatabaseTransaction;
-    fn deref(&self) -> &DatabaseTransaction {
-        match &self.conn {
-            Conn::Lent { txn: Some(txn), .. } => txn,
-            Conn::Own(txn) => txn,
-            Conn::Lent { txn: None, .. } => unreachable!("a write is not used after commit"),
+enum Runs<'a> {
+    Pool(&'a DatabaseConnection),
+    Txn(&'a DatabaseTransaction),
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for WriteTxn {
+    fn get_database_backend(&self) -> DbBackend {
+        self.writer.db.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.writing().await?.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.writing().await?.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        match self.runs(&stmt.sql).await? {
+            Runs::Pool(db) => db.query_one_raw(stmt).await,
+            Runs::Txn(txn) => txn.query_one_raw(stmt).await,
+        }
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        match self.runs(&stmt.sql).await? {
+            Runs::Pool(db) => db.query_all_raw(stmt).await,
+            Runs::Txn(txn) => txn.query_all_raw(stmt).await,
         }
     }
 }

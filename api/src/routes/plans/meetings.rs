@@ -88,7 +88,7 @@ pub async fn add_meeting(
     let dates = errors.finish(|| dates.expect("parsed when no errors"))?;
 
     let txn = store.begin_write(&auth).await?;
-    let (plan, _) = scope::visible_plan(&*txn, &auth, id.into_inner(), scope::today()).await?;
+    let (plan, _) = scope::visible_plan(&txn, &auth, id.into_inner(), scope::today()).await?;
     let new_id = Uuid::now_v7();
     auth.audit.created(new_id);
     let row = meeting::ActiveModel {
@@ -104,7 +104,7 @@ pub async fn add_meeting(
         created_by: Set(auth.sub.clone()),
         created_at: Set(Utc::now()),
     }
-    .insert(&*txn)
+    .insert(&txn)
     .await?;
     txn.commit().await?;
     Ok(created(format!("/v1/plans/{}/meetings/{}", plan.id, row.id), &meeting_view(row)?))

@@ -243,7 +243,7 @@ pub async fn create_plan(auth: Auth, store: web::Data<Store>, Body(body): Body<N
         .unzip();
 
     let txn = store.begin_write(&auth).await?;
-    let participant = scope::visible_participant(&*txn, &auth, body.participant_id, scope::today()).await?;
+    let participant = scope::visible_participant(&txn, &auth, body.participant_id, scope::today()).await?;
     let now = Utc::now();
     let id = Uuid::now_v7();
     auth.audit.created(id);
@@ -266,7 +266,7 @@ pub async fn create_plan(auth: Auth, store: web::Data<Store>, Body(body): Body<N
         updated_by: Set(sub.clone()),
         updated_at: Set(now),
     }
-    .insert(&*txn)
+    .insert(&txn)
     // A second open plan runs into ux_plans_one_open: 409.
     .await?;
     plan_platform::ActiveModel {
@@ -283,7 +283,7 @@ pub async fn create_plan(auth: Auth, store: web::Data<Store>, Body(body): Body<N
         updated_by: Set(sub.clone()),
         updated_at: Set(now),
     }
-    .insert(&*txn)
+    .insert(&txn)
     .await?;
     plan_solution_scenario::ActiveModel {
         plan_id: Set(id),
@@ -298,9 +298,9 @@ pub async fn create_plan(auth: Auth, store: web::Data<Store>, Body(body): Body<N
         updated_by: Set(sub),
         updated_at: Set(now),
     }
-    .insert(&*txn)
+    .insert(&txn)
     .await?;
-    let view = load_plan(&*txn, plan).await?;
+    let view = load_plan(&txn, plan).await?;
     txn.commit().await?;
     Ok(created_with_etag(format!("/v1/plans/{id}"), view.version, &view))
 }
@@ -365,7 +365,7 @@ pub async fn patch_plan(
     let coordinator = coordinator(&mut errors, &auth, body.coordinator.as_deref(), body.coordinator_org.as_deref());
     errors.finish(|| ())?;
     let txn = store.begin_write(&auth).await?;
-    let (plan, _) = scope::visible_plan(&*txn, &auth, id.into_inner(), scope::today()).await?;
+    let (plan, _) = scope::visible_plan(&txn, &auth, id.into_inner(), scope::today()).await?;
     plan_level(&auth, &plan)?;
     if_match.check(plan.version)?;
     let mut update = plan::Entity::update_many();
@@ -385,8 +385,8 @@ pub async fn patch_plan(
     }
     // Reopening while the participant has another open plan runs into
     // ux_plans_one_open: 409.
-    let plan = versioned::update(&*txn, &plan, update, &auth).await?;
-    let view = load_plan(&*txn, plan).await?;
+    let plan = versioned::update(&txn, &plan, update, &auth).await?;
+    let view = load_plan(&txn, plan).await?;
     txn.commit().await?;
     Ok(with_etag(view.version, &view))
 }

@@ -138,9 +138,9 @@ pub async fn put_platform(
     errors.finish(|| ())?;
 
     let txn = store.begin_write(&auth).await?;
-    let (plan, _) = scope::visible_plan(&*txn, &auth, id.into_inner(), scope::today()).await?;
+    let (plan, _) = scope::visible_plan(&txn, &auth, id.into_inner(), scope::today()).await?;
     plan_level(&auth, &plan)?;
-    let current = plan_platform::Entity::find_by_id(plan.id).one(&*txn).await?.ok_or_else(|| corrupt("platform"))?;
+    let current = plan_platform::Entity::find_by_id(plan.id).one(&txn).await?.ok_or_else(|| corrupt("platform"))?;
     if_match.check(current.version)?;
     let changes = plan_platform::Entity::update_many()
         .col_expr(plan_platform::Column::Purpose, Expr::value(body.purpose))
@@ -152,7 +152,7 @@ pub async fn put_platform(
             plan_platform::Column::HowTheParticipantNoticesItHelps,
             Expr::value(body.how_the_participant_notices_it_helps),
         );
-    let row = versioned::update(&*txn, &current, changes, &auth).await?;
+    let row = versioned::update(&txn, &current, changes, &auth).await?;
     txn.commit().await?;
     let view = platform_view(row)?;
     Ok(with_etag(view.version, &view))

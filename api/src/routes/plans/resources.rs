@@ -78,7 +78,7 @@ pub async fn add_resource(
     let noted_by = errors.finish(|| noted_by.expect("parsed when no errors"))?;
 
     let txn = store.begin_write(&auth).await?;
-    let (plan, _) = scope::visible_plan(&*txn, &auth, id.into_inner(), scope::today()).await?;
+    let (plan, _) = scope::visible_plan(&txn, &auth, id.into_inner(), scope::today()).await?;
     let new_id = Uuid::now_v7();
     auth.audit.created(new_id);
     let row = plan_resource::ActiveModel {
@@ -91,7 +91,7 @@ pub async fn add_resource(
         created_by: Set(auth.sub.clone()),
         created_at: Set(Utc::now()),
     }
-    .insert(&*txn)
+    .insert(&txn)
     .await?;
     txn.commit().await?;
     Ok(created(format!("/v1/plans/{}/resources/{}", plan.id, row.id), &resource_view(row)))

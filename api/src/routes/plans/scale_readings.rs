@@ -93,7 +93,7 @@ pub async fn add_scale_reading(
     let value = errors.finish(|| value.expect("parsed when no errors"))?;
 
     let txn = store.begin_write(&auth).await?;
-    let (plan, _) = scope::visible_plan(&*txn, &auth, id.into_inner(), scope::today()).await?;
+    let (plan, _) = scope::visible_plan(&txn, &auth, id.into_inner(), scope::today()).await?;
     let now = Utc::now();
     let new_id = Uuid::now_v7();
     auth.audit.created(new_id);
@@ -109,7 +109,7 @@ pub async fn add_scale_reading(
         created_by: Set(auth.sub.clone()),
         created_at: Set(now),
     }
-    .insert(&*txn)
+    .insert(&txn)
     .await?;
     txn.commit().await?;
     Ok(created(format!("/v1/plans/{}/scale-readings/{}", plan.id, row.id), &reading_view(row)?))

@@ -109,15 +109,15 @@ pub async fn put_solution_scenario(
     errors.finish(|| ())?;
 
     let txn = store.begin_write(&auth).await?;
-    let (plan, _) = scope::visible_plan(&*txn, &auth, id.into_inner(), scope::today()).await?;
+    let (plan, _) = scope::visible_plan(&txn, &auth, id.into_inner(), scope::today()).await?;
     plan_level(&auth, &plan)?;
     let current =
-        plan_solution_scenario::Entity::find_by_id(plan.id).one(&*txn).await?.ok_or_else(|| corrupt("scenario"))?;
+        plan_solution_scenario::Entity::find_by_id(plan.id).one(&txn).await?.ok_or_else(|| corrupt("scenario"))?;
     if_match.check(current.version)?;
     let changes = plan_solution_scenario::Entity::update_many()
         .col_expr(plan_solution_scenario::Column::PreferredFuture, Expr::value(body.preferred_future))
         .col_expr(plan_solution_scenario::Column::SignsOfProgress, Expr::value(serde_json::json!(body.signs_of_progress)));
-    let row = versioned::update(&*txn, &current, changes, &auth).await?;
+    let row = versioned::update(&txn, &current, changes, &auth).await?;
     txn.commit().await?;
     let view = scenario_view(row)?;
     Ok(with_etag(view.version, &view))

@@ -125,7 +125,7 @@ pub async fn add_step(
 
     let txn = store.begin_write(&auth).await?;
     let today = scope::today();
-    let (plan, participant) = scope::visible_plan(&*txn, &auth, id.into_inner(), today).await?;
+    let (plan, participant) = scope::visible_plan(&txn, &auth, id.into_inner(), today).await?;
     step_owner_sees_plan(&participant, &owner, today)?;
     let now = Utc::now();
     let new_id = Uuid::now_v7();
@@ -147,7 +147,7 @@ pub async fn add_step(
         updated_by: Set(auth.sub.clone()),
         updated_at: Set(now),
     }
-    .insert(&*txn)
+    .insert(&txn)
     .await?;
     txn.commit().await?;
     let view = step_view(row)?;
@@ -222,11 +222,11 @@ pub async fn patch_step(
     let (plan_id, step_id) = path.into_inner();
     let txn = store.begin_write(&auth).await?;
     let today = scope::today();
-    let (plan, participant) = scope::visible_plan(&*txn, &auth, plan_id, today).await?;
+    let (plan, participant) = scope::visible_plan(&txn, &auth, plan_id, today).await?;
     if let Some(owner) = &owner {
         step_owner_sees_plan(&participant, owner, today)?;
     }
-    let current = step_of(&*txn, plan.id, step_id).await?;
+    let current = step_of(&txn, plan.id, step_id).await?;
     own_contribution(&auth, &current.org)?;
     if_match.check(current.version)?;
     let mut update = plan_step::Entity::update_many();
@@ -245,7 +245,7 @@ pub async fn patch_step(
     if let Some(outcome) = body.outcome {
         update = update.col_expr(plan_step::Column::Outcome, Expr::value(outcome));
     }
-    let row = versioned::update(&*txn, &current, update, &auth).await?;
+    let row = versioned::update(&txn, &current, update, &auth).await?;
     txn.commit().await?;
     let view = step_view(row)?;
     Ok(with_etag(view.version, &view))
