@@ -293,13 +293,14 @@ async fn sqlite_writer(db: DatabaseConnection, mut jobs: mpsc::Receiver<Job>) {
             }
         };
         let mut broken: Option<DbErr> = None;
+        let mut savepoint = Savepoint::None;
         while let Some(job) = next.take() {
             match job {
                 Job::Events(more, waiter) => {
                     events.extend(more);
                     committed.push(waiter);
                 }
-                Job::Write(lease) => match lend(&txn, lease).await {
+                Job::Write(lease) => match lend(&txn, &mut savepoint, lease).await {
                     Ok(Some(Finished { events: more, committed: waiter })) => {
                         events.extend(more);
                         committed.push(waiter);
@@ -335,11 +336,37 @@ async fn sqlite_writer(db: DatabaseConnection, mut jobs: mpsc::Receiver<Job>) {
     }
 }
 
-/// Lends the batch's transaction to one request inside a savepoint; returns
-/// what it finished with, or `None` when it gave up (rolled back to its
-/// savepoint). An error means the batch's transaction is unusable.
-async fn lend(txn: &Arc<DatabaseTransaction>, lease: oneshot::Sender<Lease>) -> Result<Option<Finished>, DbErr> {
-    txn.execute_unprepared("SAVEPOINT request").await?;
+/// Where the batch's savepoint stands between two requests.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Savepoint {
+    /// None open (the batch has just begun).
+    None,
+    /// Open, with nothing after it: the next request can have it.
+    Clean,
+    /// Open, holding a finished request's changes, which are kept.
+    Kept,
+}
+
+/// Lends the batch's transaction to one request inside a savepoint of its
+/// own; returns what it finished with, or `None` when it gave up (rolled
+/// back to its savepoint). An error means the batch's transaction is
+/// unusable. Releasing one request's savepoint and opening the next one's
+/// is one round trip; the batch's commit releases the last.
+async fn lend(
+    txn: &Arc<DatabaseTransaction>,
+    savepoint: &mut Savepoint,
+    lease: oneshot::Sender<Lease>,
+) -> Result<Option<Finished>, DbErr> {
+    match *savepoint {
+        Savepoint::None => {
+            txn.execute_unprepared("SAVEPOINT request").await?;
+        }
+        Savepoint::Kept => {
+            txn.execute_unprepared("RELEASE request; SAVEPOINT request").await?;
+        }
+        Savepoint::Clean => {}
+    }
+    *savepoint = Savepoint::Clean;
     let (done, finished) = oneshot::channel();
     let lent = std::time::Instant::now();
     let finished = match lease.send(Lease { txn: txn.clone(), done }) {
@@ -349,11 +376,12 @@ async fn lend(txn: &Arc<DatabaseTransaction>, lease: oneshot::Sender<Lease>) -> 
     metrics::histogram!("samplan_store_lease_seconds").record(lent.elapsed().as_secs_f64());
     match finished {
         Some(finished) => {
-            txn.execute_unprepared("RELEASE request").await?;
+            *savepoint = Savepoint::Kept;
             Ok(Some(finished))
         }
         None => {
-            txn.execute_unprepared("ROLLBACK TO request; RELEASE request").await?;
+            // The savepoint stays open, clean again, for the next request.
+            txn.execute_unprepared("ROLLBACK TO request").await?;
             Ok(None)
         }
     }
