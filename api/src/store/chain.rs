@@ -219,26 +219,41 @@ const SEAL_CHANGES: &str = "\
 /// one transaction under the association's advisory lock. A seal that
 /// finds nothing writes nothing (and its commit needs no disk flush).
 pub async fn seal(db: &DatabaseConnection, assoc: &str, extra: Vec<NewEvent>) -> Result<(), DbErr> {
+    under_lock(db, assoc, extra, true).await
+}
+
+/// PostgreSQL: appends `events` (of reads) to the association's chain
+/// under its advisory lock, leaving what writes staged to their seals.
+pub async fn append_locked(db: &DatabaseConnection, assoc: &str, events: Vec<NewEvent>) -> Result<(), DbErr> {
+    under_lock(db, assoc, events, false).await
+}
+
+async fn under_lock(db: &DatabaseConnection, assoc: &str, extra: Vec<NewEvent>, staged: bool) -> Result<(), DbErr> {
     let txn = db.begin().await?;
     let values = |sql: &str, values: Vec<sea_orm::Value>| Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
     txn.execute_raw(values("SELECT pg_advisory_xact_lock($1)", vec![lock_key(assoc).into()])).await?;
-    let mut staged = audit_pending::Entity::delete_many()
-        .filter(audit_pending::Column::Assoc.eq(assoc))
-        .exec_with_returning(&txn)
-        .await?;
-    staged.sort_by_key(|row| row.pos);
-    let mut events: Vec<NewEvent> = staged.into_iter().map(unstaged).collect();
+    let mut events = Vec::new();
+    if staged {
+        let mut rows = audit_pending::Entity::delete_many()
+            .filter(audit_pending::Column::Assoc.eq(assoc))
+            .exec_with_returning(&txn)
+            .await?;
+        rows.sort_by_key(|row| row.pos);
+        events.extend(rows.into_iter().map(unstaged));
+    }
     events.extend(extra);
     if !events.is_empty() {
         append(&txn, events).await?;
     }
-    txn.execute_raw(values(
-        "INSERT INTO change_heads (assoc, seq) SELECT $1, 0 \
-         WHERE NOT EXISTS (SELECT 1 FROM change_heads WHERE assoc = $1) ON CONFLICT (assoc) DO NOTHING",
-        vec![assoc.into()],
-    ))
-    .await?;
-    txn.execute_raw(values(SEAL_CHANGES, vec![assoc.into()])).await?;
+    if staged {
+        txn.execute_raw(values(
+            "INSERT INTO change_heads (assoc, seq) SELECT $1, 0 \
+             WHERE NOT EXISTS (SELECT 1 FROM change_heads WHERE assoc = $1) ON CONFLICT (assoc) DO NOTHING",
+            vec![assoc.into()],
+        ))
+        .await?;
+        txn.execute_raw(values(SEAL_CHANGES, vec![assoc.into()])).await?;
+    }
     txn.commit().await
 }
 

@@ -43,6 +43,8 @@ enum Job {
     Write(oneshot::Sender<Lease>),
     /// The audit events of a read or a refusal.
     Events(Vec<NewEvent>, Committed),
+    /// PostgreSQL: writes of these associations committed; seal what they staged.
+    Seal(BTreeSet<String>, Committed),
 }
 
 /// The batch's transaction, lent to one request inside a savepoint.
@@ -70,6 +72,7 @@ impl std::fmt::Debug for Job {
         f.write_str(match self {
             Job::Write(_) => "Job::Write",
             Job::Events(..) => "Job::Events",
+            Job::Seal(..) => "Job::Seal",
         })
     }
 }
@@ -225,10 +228,12 @@ impl WriteTxn {
                 chain::stage(&txn, &events).await?;
                 txn.commit().await?;
                 // Committed: the write stands. Its events are staged with
-                // it; sealing them now puts them in the chain before the
-                // answer leaves (a failure leaves them for the sweeper).
-                for assoc in &assocs {
-                    if let Err(error) = chain::seal(&self.writer.db, assoc, Vec::new()).await {
+                // it; the node's sealer puts them in the chain (with those
+                // of every write that committed meanwhile) before the answer
+                // leaves. A failure leaves them for the sweeper.
+                let (sealed, wait) = oneshot::channel();
+                if self.writer.jobs.send(Job::Seal(assocs, sealed)).await.is_ok() {
+                    if let Ok(Err(error)) = wait.await {
                         tracing::warn!(%error, "sealing audit events failed; the sweeper retries");
                     }
                 }
@@ -300,6 +305,8 @@ async fn sqlite_writer(db: DatabaseConnection, mut jobs: mpsc::Receiver<Job>) {
                     events.extend(more);
                     committed.push(waiter);
                 }
+                // Nothing is staged on SQLite: its writes append in the batch.
+                Job::Seal(_, waiter) => committed.push(waiter),
                 Job::Write(lease) => match lend(&txn, &mut savepoint, lease).await {
                     Ok(Some(Finished { events: more, committed: waiter })) => {
                         events.extend(more);
@@ -409,6 +416,8 @@ async fn finish(txn: Arc<DatabaseTransaction>, events: Vec<NewEvent>) -> Result<
 
 // ---------------------------------------------------------------- PostgreSQL: events of reads
 
+/// PostgreSQL: the node's sealer. It appends the events of reads, and seals
+/// what writes staged, once per association for all the jobs waiting.
 async fn postgres_events(db: DatabaseConnection, mut jobs: mpsc::Receiver<Job>) {
     while let Some(first) = jobs.recv().await {
         let mut batch = vec![first];
@@ -418,19 +427,34 @@ async fn postgres_events(db: DatabaseConnection, mut jobs: mpsc::Receiver<Job>) 
                 Err(_) => break,
             }
         }
-        let mut by_assoc: std::collections::BTreeMap<String, Vec<NewEvent>> = Default::default();
+        // Per association: the reads' events, and whether a write staged any.
+        let mut by_assoc: std::collections::BTreeMap<String, (Vec<NewEvent>, bool)> = Default::default();
         let mut committed = Vec::new();
         for job in batch {
-            if let Job::Events(events, waiter) = job {
-                for event in events {
-                    by_assoc.entry(event.assoc.clone()).or_default().push(event);
+            match job {
+                Job::Events(events, waiter) => {
+                    for event in events {
+                        by_assoc.entry(event.assoc.clone()).or_default().0.push(event);
+                    }
+                    committed.push(waiter);
                 }
-                committed.push(waiter);
+                Job::Seal(assocs, waiter) => {
+                    for assoc in assocs {
+                        by_assoc.entry(assoc).or_default().1 = true;
+                    }
+                    committed.push(waiter);
+                }
+                Job::Write(_) => {}
             }
         }
         let mut result = Ok(());
-        for (assoc, events) in by_assoc {
-            if let Err(error) = chain::seal(&db, &assoc, events).await {
+        for (assoc, (events, staged)) in by_assoc {
+            let sealed = if staged {
+                chain::seal(&db, &assoc, events).await
+            } else {
+                chain::append_locked(&db, &assoc, events).await
+            };
+            if let Err(error) = sealed {
                 result = Err(error.to_string());
             }
         }
