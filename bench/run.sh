@@ -137,8 +137,18 @@ bench_store() {
   start "$url"
   run "$store" me /v1/me
   run "$store" plan "/v1/plans/$PLAN"
+  local before after
+  before=$(store_counters)
   run "$store" write "/v1/plans/$PLAN/steps" -s "$WORK/post.lua"
+  after=$(store_counters)
+  # SQLite's one writer: the writes that shared each commit during the write load.
+  python3 -c 'import sys; w0, c0, w1, c1 = map(float, sys.argv[1:5]); print(f"  writes per commit during the write load: {(w1 - w0) / (c1 - c0):.1f}" if c1 > c0 else "  writes per commit: (each write commits on its own: PostgreSQL)")' $before $after
   stop
+}
+
+# samplan_store_writes_total and samplan_store_commits_total from /metrics.
+store_counters() {
+  curl -s "$S/metrics" | awk '/^samplan_store_writes_total/ {w=$2} /^samplan_store_commits_total/ {c=$2} END {print w+0, c+0}'
 }
 
 # The two plan reads of the scale mode, after 2 s of warm-up (the same on both stores).
