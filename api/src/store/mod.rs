@@ -43,7 +43,7 @@ impl Store {
             // database exists per connection, so it gets exactly one (and
             // reads then wait for the writer's batch: for tests only).
             options
-                .max_connections(if in_memory { 1 } else { 8 })
+                .max_connections(if in_memory { 1 } else { 16 })
                 .min_connections(1)
                 .map_sqlx_sqlite_opts(|opts| {
                     opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)

@@ -1,9 +1,10 @@
-//! A whole plan in three queries, whatever its size: the plan with its
-//! participant, platform and solution scenario (one row); the participant's
-//! consents with the organisations they name; and every resource, step,
-//! scale reading and meeting of the plan (one query over the four tables).
-//! The access decision in between is `store::scope`'s, made on the rows
-//! these queries return.
+//! A whole plan in two queries, whatever its size: the plan with its
+//! participant, platform and solution scenario (one row); then every
+//! resource, step, scale reading and meeting of the plan with the
+//! participant's consents and the organisations they name (one query over
+//! those tables). The access decision is `store::scope`'s, made on the rows
+//! these queries return, before anything is shown. A plan under a write's
+//! access check (`visible_plan`) takes two queries too.
 
 use super::scope::{self, VisibleParticipant};
 use crate::entities::{
@@ -155,31 +156,42 @@ pub async fn visible_plan<C: ConnectionTrait>(
     Ok((plan, participant))
 }
 
-/// Every resource, step, scale reading and meeting of a plan, in one query:
-/// each row of `kinds` joins the rows of its own table only.
-async fn contributions<C: ConnectionTrait>(db: &C, plan_id: Uuid) -> Result<Vec<QueryResult>, ApiError> {
+/// Every resource, step, scale reading and meeting of a plan, and the
+/// consents of its participant with the organisations they name, in one
+/// query: each row of `kinds` joins the rows of its own table only.
+async fn contributions<C: ConnectionTrait>(db: &C, plan_id: Uuid, participant_id: Uuid) -> Result<Vec<QueryResult>, ApiError> {
     let backend = db.get_database_backend();
-    let p = param(backend, 1);
+    let (p, pa) = (param(backend, 1), param(backend, 2));
     let sql = format!(
-        "SELECT k.kind AS kind, {}, {}, {}, {} \
-         FROM (SELECT 'resource' AS kind UNION ALL SELECT 'step' UNION ALL SELECT 'reading' UNION ALL SELECT 'meeting') k \
+        "SELECT k.kind AS kind, {}, {}, {}, {}, {}, {} \
+         FROM (SELECT 'resource' AS kind UNION ALL SELECT 'step' UNION ALL SELECT 'reading' \
+               UNION ALL SELECT 'meeting' UNION ALL SELECT 'consent') k \
          LEFT JOIN \"{resources}\" r ON k.kind = 'resource' AND r.\"plan_id\" = {p} \
          LEFT JOIN \"{steps}\" s ON k.kind = 'step' AND s.\"plan_id\" = {p} \
          LEFT JOIN \"{readings}\" sr ON k.kind = 'reading' AND sr.\"plan_id\" = {p} \
-         LEFT JOIN \"{meetings}\" m ON k.kind = 'meeting' AND m.\"plan_id\" = {p}",
+         LEFT JOIN \"{meetings}\" m ON k.kind = 'meeting' AND m.\"plan_id\" = {p} \
+         LEFT JOIN \"{consents}\" c ON k.kind = 'consent' AND c.\"participant_id\" = {pa} \
+         LEFT JOIN \"{named}\" co ON k.kind = 'consent' AND co.\"consent_id\" = c.\"id\"",
         columns::<plan_resource::Entity>("r"),
         columns::<plan_step::Entity>("s"),
         columns::<scale_reading::Entity>("sr"),
         columns::<meeting::Entity>("m"),
+        columns::<consent::Entity>("c"),
+        columns::<consent_organisation::Entity>("co"),
         resources = plan_resource::Entity.table_name(),
         steps = plan_step::Entity.table_name(),
         readings = scale_reading::Entity.table_name(),
         meetings = meeting::Entity.table_name(),
+        consents = consent::Entity.table_name(),
+        named = consent_organisation::Entity.table_name(),
     );
-    Ok(db.query_all_raw(Statement::from_sql_and_values(backend, sql, [plan_id.into()])).await?)
+    let values: Vec<Value> = vec![plan_id.into(), participant_id.into()];
+    Ok(db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?)
 }
 
-/// A whole plan the principal may see, in three queries; 404 otherwise.
+/// A whole plan the principal may see, in two queries (the plan's row, then
+/// everything under it with the participant's consents), the access decision
+/// made on what they return; 404 otherwise.
 pub async fn whole_plan<C: ConnectionTrait>(
     db: &C,
     asker: &impl Asker,
@@ -187,18 +199,26 @@ pub async fn whole_plan<C: ConnectionTrait>(
     today: NaiveDate,
 ) -> Result<WholePlan, ApiError> {
     let row = plan_row(db, asker.assoc.as_str(), plan_id, true).await?.ok_or(ApiError::NotFound)?;
-    let participant = scope::admit(db, asker, model::<participant::Model>(&row, "pa")?, today).await?;
-    let parts = parts_from(db, &row, plan_id).await?;
+    let found: participant::Model = model(&row, "pa")?;
+    let (parts, consents) = parts_from(db, &row, plan_id, found.id).await?;
+    let participant = scope::admit_with(asker, found, consents, today)?;
     Ok(WholePlan { plan: model(&row, "p")?, participant, parts })
 }
 
 /// Every part of a plan already let through (after a write), in two queries.
 pub async fn parts<C: ConnectionTrait>(db: &C, plan: &plan::Model) -> Result<PlanParts, ApiError> {
     let row = plan_row(db, &plan.assoc, plan.id, true).await?.ok_or(ApiError::NotFound)?;
-    parts_from(db, &row, plan.id).await
+    Ok(parts_from(db, &row, plan.id, plan.participant_id).await?.0)
 }
 
-async fn parts_from<C: ConnectionTrait>(db: &C, row: &QueryResult, plan_id: Uuid) -> Result<PlanParts, ApiError> {
+type Consents = Vec<(consent::Model, Vec<String>)>;
+
+async fn parts_from<C: ConnectionTrait>(
+    db: &C,
+    row: &QueryResult,
+    plan_id: Uuid,
+    participant_id: Uuid,
+) -> Result<(PlanParts, Consents), ApiError> {
     let corrupt = |what: &str| ApiError::Internal(format!("plan {plan_id} has no {what}"));
     if !present(row, "pf", "plan_id")? {
         return Err(corrupt("platform"));
@@ -214,12 +234,20 @@ async fn parts_from<C: ConnectionTrait>(db: &C, row: &QueryResult, plan_id: Uuid
         scale_readings: Vec::new(),
         meetings: Vec::new(),
     };
-    for row in contributions(db, plan_id).await? {
+    let mut consents: std::collections::BTreeMap<Uuid, (consent::Model, Vec<String>)> = Default::default();
+    for row in contributions(db, plan_id, participant_id).await? {
         match row.try_get::<String>("", "kind")?.as_str() {
             "resource" if present(&row, "r", "id")? => parts.resources.push(model(&row, "r")?),
             "step" if present(&row, "s", "id")? => parts.steps.push(model(&row, "s")?),
             "reading" if present(&row, "sr", "id")? => parts.scale_readings.push(model(&row, "sr")?),
             "meeting" if present(&row, "m", "id")? => parts.meetings.push(model(&row, "m")?),
+            "consent" if present(&row, "c", "id")? => {
+                let consent: consent::Model = model(&row, "c")?;
+                let entry = consents.entry(consent.id).or_insert_with(|| (consent, Vec::new()));
+                if present(&row, "co", "consent_id")? {
+                    entry.1.push(model::<consent_organisation::Model>(&row, "co")?.org);
+                }
+            }
             _ => {}
         }
     }
@@ -227,5 +255,5 @@ async fn parts_from<C: ConnectionTrait>(db: &C, row: &QueryResult, plan_id: Uuid
     parts.steps.sort_by_key(|s| s.id);
     parts.scale_readings.sort_by(|a, b| (a.recorded_at, a.id).cmp(&(b.recorded_at, b.id)));
     parts.meetings.sort_by(|a, b| (a.held_on, a.id).cmp(&(b.held_on, b.id)));
-    Ok(parts)
+    Ok((parts, consents.into_values().collect()))
 }

@@ -99,12 +99,7 @@ pub async fn consents_of<C: ConnectionTrait>(db: &C, participant_id: Uuid) -> Re
     Ok(super::plans::consents_with_organisations(db, participant_id)
         .await?
         .into_iter()
-        .map(|(c, organisations)| Consent {
-            organisations: organisations.iter().filter_map(|org| OrgId::parse(org).ok()).collect(),
-            valid_from: c.valid_from,
-            valid_until: c.valid_until,
-            withdrawn: c.withdrawn_at.is_some(),
-        })
+        .map(|(c, organisations)| access_consent(c, &organisations))
         .collect())
 }
 
@@ -140,6 +135,32 @@ pub async fn admit<C: ConnectionTrait>(
     today: NaiveDate,
 ) -> Result<VisibleParticipant, ApiError> {
     decide(auth, with_consents(db, found).await?, today)
+}
+
+/// The access decision on a participant record and its consents, both
+/// already read (`store::plans` reads them with the plan).
+pub fn admit_with(
+    auth: &impl Asker,
+    found: participant::Model,
+    consents: Vec<(consent::Model, Vec<String>)>,
+    today: NaiveDate,
+) -> Result<VisibleParticipant, ApiError> {
+    let visible = VisibleParticipant {
+        assoc: AssocId::parse(&found.assoc).map_err(|_| ApiError::Internal("stored assoc".into()))?,
+        registered_by: OrgId::parse(&found.org).map_err(|_| ApiError::Internal("stored org".into()))?,
+        consents: consents.into_iter().map(|(c, organisations)| access_consent(c, &organisations)).collect(),
+        model: found,
+    };
+    decide(auth, visible, today)
+}
+
+fn access_consent(c: consent::Model, organisations: &[String]) -> Consent {
+    Consent {
+        organisations: organisations.iter().filter_map(|org| OrgId::parse(org).ok()).collect(),
+        valid_from: c.valid_from,
+        valid_until: c.valid_until,
+        withdrawn: c.withdrawn_at.is_some(),
+    }
 }
 
 fn decide(auth: &impl Asker, visible: VisibleParticipant, today: NaiveDate) -> Result<VisibleParticipant, ApiError> {
