@@ -12,10 +12,10 @@
 //!   lock: the writer is the only one who takes it.
 //! - PostgreSQL runs each request's write in its own transaction, in
 //!   parallel (the server flushes concurrent commits together). The write's
-//!   audit events are staged with it, and sealed into the chain after it
-//!   commits (see `store::chain`): no row every write of an association
-//!   shares is held until commit. Events of reads are batched by a task as
-//!   on SQLite.
+//!   audit events are staged with it, and the node's sealer puts them in the
+//!   chain after it commits, once per batch (see `store::chain`): no row
+//!   every write of an association shares is held until commit. The sealer
+//!   also appends the events of reads, in batches.
 //!
 //! `/metrics` shows `samplan_store_writes_total` and
 //! `samplan_store_commits_total`: their ratio is the writes per commit.
