@@ -52,17 +52,17 @@ impl Store {
                         .foreign_keys(true)
                         .create_if_missing(true)
                 });
-            let mut db = Database::connect(options).await?;
+        } else {
+            options.max_connections(16).min_connections(1);
+        }
+        let mut db = Database::connect(options).await?;
+        if db.get_database_backend() == DbBackend::Sqlite {
             Migrator::up(&db, None).await?;
-            db.set_metric_callback(|_| crate::record::count_statement());
-            Ok(Store { writer: write::Writer::start(db.clone()), db })
         } else {
             migrate_postgres(url).await?;
-            options.max_connections(16).min_connections(1);
-            let mut db = Database::connect(options).await?;
-            db.set_metric_callback(|_| crate::record::count_statement());
-            Ok(Store { writer: write::Writer::start(db.clone()), db })
         }
+        db.set_metric_callback(|_| crate::record::count_statement());
+        Ok(Store { writer: write::Writer::start(db.clone()), db })
     }
 
     pub fn db(&self) -> &DatabaseConnection {

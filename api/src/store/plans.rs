@@ -18,6 +18,8 @@ use sea_orm::{
     ConnectionTrait, DbBackend, EntityName, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryResult,
     Statement, Value,
 };
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
 use uuid::Uuid;
 
 /// A plan with every part of it, and the participant access let through.
@@ -62,6 +64,12 @@ fn param(backend: DbBackend, n: usize) -> String {
     }
 }
 
+/// A statement's text for `backend`, built on first use: the column lists
+/// are the entities' and do not change while the process runs.
+fn sql_for(cache: &'static [OnceLock<String>; 2], backend: DbBackend, build: impl FnOnce() -> String) -> &'static str {
+    cache[usize::from(backend == DbBackend::Postgres)].get_or_init(build)
+}
+
 fn model<M: FromQueryResult>(row: &QueryResult, alias: &str) -> Result<M, ApiError> {
     Ok(M::from_query_result(row, &format!("{alias}_"))?)
 }
@@ -80,33 +88,33 @@ async fn plan_row<C: ConnectionTrait>(
     plan_id: Uuid,
     parts: bool,
 ) -> Result<Option<QueryResult>, ApiError> {
+    static PLAN: [OnceLock<String>; 2] = [OnceLock::new(), OnceLock::new()];
+    static WITH_PARTS: [OnceLock<String>; 2] = [OnceLock::new(), OnceLock::new()];
     let backend = db.get_database_backend();
-    let (mut select, mut joins) = (
-        format!("{}, {}", columns::<plan::Entity>("p"), columns::<participant::Entity>("pa")),
-        format!(
-            "FROM \"{plans}\" p JOIN \"{participants}\" pa ON pa.\"id\" = p.\"participant_id\" AND pa.\"assoc\" = p.\"assoc\"",
-            plans = plan::Entity.table_name(),
-            participants = participant::Entity.table_name(),
-        ),
-    );
-    if parts {
-        select.push_str(&format!(
-            ", {}, {}",
-            columns::<plan_platform::Entity>("pf"),
-            columns::<plan_solution_scenario::Entity>("sc")
-        ));
-        joins.push_str(&format!(
-            " LEFT JOIN \"{platforms}\" pf ON pf.\"plan_id\" = p.\"id\" \
-             LEFT JOIN \"{scenarios}\" sc ON sc.\"plan_id\" = p.\"id\"",
-            platforms = plan_platform::Entity.table_name(),
-            scenarios = plan_solution_scenario::Entity.table_name(),
-        ));
-    }
-    let sql = format!(
-        "SELECT {select} {joins} WHERE p.\"id\" = {} AND p.\"assoc\" = {}",
-        param(backend, 1),
-        param(backend, 2)
-    );
+    let sql = sql_for(if parts { &WITH_PARTS } else { &PLAN }, backend, || {
+        let (mut select, mut joins) = (
+            format!("{}, {}", columns::<plan::Entity>("p"), columns::<participant::Entity>("pa")),
+            format!(
+                "FROM \"{plans}\" p JOIN \"{participants}\" pa ON pa.\"id\" = p.\"participant_id\" AND pa.\"assoc\" = p.\"assoc\"",
+                plans = plan::Entity.table_name(),
+                participants = participant::Entity.table_name(),
+            ),
+        );
+        if parts {
+            select.push_str(&format!(
+                ", {}, {}",
+                columns::<plan_platform::Entity>("pf"),
+                columns::<plan_solution_scenario::Entity>("sc")
+            ));
+            joins.push_str(&format!(
+                " LEFT JOIN \"{platforms}\" pf ON pf.\"plan_id\" = p.\"id\" \
+                 LEFT JOIN \"{scenarios}\" sc ON sc.\"plan_id\" = p.\"id\"",
+                platforms = plan_platform::Entity.table_name(),
+                scenarios = plan_solution_scenario::Entity.table_name(),
+            ));
+        }
+        format!("SELECT {select} {joins} WHERE p.\"id\" = {} AND p.\"assoc\" = {}", param(backend, 1), param(backend, 2))
+    });
     let values: Vec<Value> = vec![plan_id.into(), assoc.into()];
     Ok(db.query_one_raw(Statement::from_sql_and_values(backend, sql, values)).await?)
 }
@@ -116,29 +124,38 @@ pub async fn consents_with_organisations<C: ConnectionTrait>(
     db: &C,
     participant_id: Uuid,
 ) -> Result<Vec<(consent::Model, Vec<String>)>, ApiError> {
+    static CONSENTS: [OnceLock<String>; 2] = [OnceLock::new(), OnceLock::new()];
     let backend = db.get_database_backend();
-    let sql = format!(
-        "SELECT {}, {} FROM \"{consents}\" c LEFT JOIN \"{named}\" co ON co.\"consent_id\" = c.\"id\" \
-         WHERE c.\"participant_id\" = {} ORDER BY c.\"id\", co.\"org\"",
-        columns::<consent::Entity>("c"),
-        columns::<consent_organisation::Entity>("co"),
-        param(backend, 1),
-        consents = consent::Entity.table_name(),
-        named = consent_organisation::Entity.table_name(),
-    );
-    let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, [participant_id.into()])).await?;
-    let mut consents: Vec<(consent::Model, Vec<String>)> = Vec::new();
-    for row in &rows {
-        let consent: consent::Model = model(row, "c")?;
-        if consents.last().is_none_or(|(last, _)| last.id != consent.id) {
-            consents.push((consent, Vec::new()));
-        }
-        if present(row, "co", "consent_id")? {
-            let named: consent_organisation::Model = model(row, "co")?;
-            consents.last_mut().expect("pushed above").1.push(named.org);
-        }
+    let sql = sql_for(&CONSENTS, backend, || {
+        format!(
+            "SELECT {}, {} FROM \"{consents}\" c LEFT JOIN \"{named}\" co ON co.\"consent_id\" = c.\"id\" \
+             WHERE c.\"participant_id\" = {}",
+            columns::<consent::Entity>("c"),
+            columns::<consent_organisation::Entity>("co"),
+            param(backend, 1),
+            consents = consent::Entity.table_name(),
+            named = consent_organisation::Entity.table_name(),
+        )
+    });
+    let mut consents = Consents::new();
+    for row in db.query_all_raw(Statement::from_sql_and_values(backend, sql, [participant_id.into()])).await? {
+        consent_row(&row, &mut consents)?;
     }
-    Ok(consents)
+    Ok(consents.into_values().collect())
+}
+
+/// The consents read so far, by id, each with the organisations it names.
+type Consents = BTreeMap<Uuid, (consent::Model, Vec<String>)>;
+
+/// Takes a row of a consent (alias `c`) left-joined with one organisation
+/// it names (alias `co`).
+fn consent_row(row: &QueryResult, consents: &mut Consents) -> Result<(), ApiError> {
+    let consent: consent::Model = model(row, "c")?;
+    let (_, organisations) = consents.entry(consent.id).or_insert_with(|| (consent, Vec::new()));
+    if present(row, "co", "consent_id")? {
+        organisations.push(model::<consent_organisation::Model>(row, "co")?.org);
+    }
+    Ok(())
 }
 
 /// A plan whose participant the principal may see, with that participant,
@@ -160,31 +177,34 @@ pub async fn visible_plan<C: ConnectionTrait>(
 /// consents of its participant with the organisations they name, in one
 /// query: each row of `kinds` joins the rows of its own table only.
 async fn contributions<C: ConnectionTrait>(db: &C, plan_id: Uuid, participant_id: Uuid) -> Result<Vec<QueryResult>, ApiError> {
+    static CONTRIBUTIONS: [OnceLock<String>; 2] = [OnceLock::new(), OnceLock::new()];
     let backend = db.get_database_backend();
-    let (p, pa) = (param(backend, 1), param(backend, 2));
-    let sql = format!(
-        "SELECT k.kind AS kind, {}, {}, {}, {}, {}, {} \
-         FROM (SELECT 'resource' AS kind UNION ALL SELECT 'step' UNION ALL SELECT 'reading' \
-               UNION ALL SELECT 'meeting' UNION ALL SELECT 'consent') k \
-         LEFT JOIN \"{resources}\" r ON k.kind = 'resource' AND r.\"plan_id\" = {p} \
-         LEFT JOIN \"{steps}\" s ON k.kind = 'step' AND s.\"plan_id\" = {p} \
-         LEFT JOIN \"{readings}\" sr ON k.kind = 'reading' AND sr.\"plan_id\" = {p} \
-         LEFT JOIN \"{meetings}\" m ON k.kind = 'meeting' AND m.\"plan_id\" = {p} \
-         LEFT JOIN \"{consents}\" c ON k.kind = 'consent' AND c.\"participant_id\" = {pa} \
-         LEFT JOIN \"{named}\" co ON k.kind = 'consent' AND co.\"consent_id\" = c.\"id\"",
-        columns::<plan_resource::Entity>("r"),
-        columns::<plan_step::Entity>("s"),
-        columns::<scale_reading::Entity>("sr"),
-        columns::<meeting::Entity>("m"),
-        columns::<consent::Entity>("c"),
-        columns::<consent_organisation::Entity>("co"),
-        resources = plan_resource::Entity.table_name(),
-        steps = plan_step::Entity.table_name(),
-        readings = scale_reading::Entity.table_name(),
-        meetings = meeting::Entity.table_name(),
-        consents = consent::Entity.table_name(),
-        named = consent_organisation::Entity.table_name(),
-    );
+    let sql = sql_for(&CONTRIBUTIONS, backend, || {
+        let (p, pa) = (param(backend, 1), param(backend, 2));
+        format!(
+            "SELECT k.kind AS kind, {}, {}, {}, {}, {}, {} \
+             FROM (SELECT 'resource' AS kind UNION ALL SELECT 'step' UNION ALL SELECT 'reading' \
+                   UNION ALL SELECT 'meeting' UNION ALL SELECT 'consent') k \
+             LEFT JOIN \"{resources}\" r ON k.kind = 'resource' AND r.\"plan_id\" = {p} \
+             LEFT JOIN \"{steps}\" s ON k.kind = 'step' AND s.\"plan_id\" = {p} \
+             LEFT JOIN \"{readings}\" sr ON k.kind = 'reading' AND sr.\"plan_id\" = {p} \
+             LEFT JOIN \"{meetings}\" m ON k.kind = 'meeting' AND m.\"plan_id\" = {p} \
+             LEFT JOIN \"{consents}\" c ON k.kind = 'consent' AND c.\"participant_id\" = {pa} \
+             LEFT JOIN \"{named}\" co ON k.kind = 'consent' AND co.\"consent_id\" = c.\"id\"",
+            columns::<plan_resource::Entity>("r"),
+            columns::<plan_step::Entity>("s"),
+            columns::<scale_reading::Entity>("sr"),
+            columns::<meeting::Entity>("m"),
+            columns::<consent::Entity>("c"),
+            columns::<consent_organisation::Entity>("co"),
+            resources = plan_resource::Entity.table_name(),
+            steps = plan_step::Entity.table_name(),
+            readings = scale_reading::Entity.table_name(),
+            meetings = meeting::Entity.table_name(),
+            consents = consent::Entity.table_name(),
+            named = consent_organisation::Entity.table_name(),
+        )
+    });
     let values: Vec<Value> = vec![plan_id.into(), participant_id.into()];
     Ok(db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?)
 }
@@ -211,14 +231,12 @@ pub async fn parts<C: ConnectionTrait>(db: &C, plan: &plan::Model) -> Result<Pla
     Ok(parts_from(db, &row, plan.id, plan.participant_id).await?.0)
 }
 
-type Consents = Vec<(consent::Model, Vec<String>)>;
-
 async fn parts_from<C: ConnectionTrait>(
     db: &C,
     row: &QueryResult,
     plan_id: Uuid,
     participant_id: Uuid,
-) -> Result<(PlanParts, Consents), ApiError> {
+) -> Result<(PlanParts, Vec<(consent::Model, Vec<String>)>), ApiError> {
     let corrupt = |what: &str| ApiError::Internal(format!("plan {plan_id} has no {what}"));
     if !present(row, "pf", "plan_id")? {
         return Err(corrupt("platform"));
@@ -234,20 +252,14 @@ async fn parts_from<C: ConnectionTrait>(
         scale_readings: Vec::new(),
         meetings: Vec::new(),
     };
-    let mut consents: std::collections::BTreeMap<Uuid, (consent::Model, Vec<String>)> = Default::default();
+    let mut consents = Consents::new();
     for row in contributions(db, plan_id, participant_id).await? {
         match row.try_get::<String>("", "kind")?.as_str() {
             "resource" if present(&row, "r", "id")? => parts.resources.push(model(&row, "r")?),
             "step" if present(&row, "s", "id")? => parts.steps.push(model(&row, "s")?),
             "reading" if present(&row, "sr", "id")? => parts.scale_readings.push(model(&row, "sr")?),
             "meeting" if present(&row, "m", "id")? => parts.meetings.push(model(&row, "m")?),
-            "consent" if present(&row, "c", "id")? => {
-                let consent: consent::Model = model(&row, "c")?;
-                let entry = consents.entry(consent.id).or_insert_with(|| (consent, Vec::new()));
-                if present(&row, "co", "consent_id")? {
-                    entry.1.push(model::<consent_organisation::Model>(&row, "co")?.org);
-                }
-            }
+            "consent" if present(&row, "c", "id")? => consent_row(&row, &mut consents)?,
             _ => {}
         }
     }

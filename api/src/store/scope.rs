@@ -105,10 +105,15 @@ pub async fn consents_of<C: ConnectionTrait>(db: &C, participant_id: Uuid) -> Re
 
 /// A participant record with its consents, as access sees it.
 async fn with_consents<C: ConnectionTrait>(db: &C, found: participant::Model) -> Result<VisibleParticipant, ApiError> {
+    let consents = consents_of(db, found.id).await?;
+    visible(found, consents)
+}
+
+fn visible(found: participant::Model, consents: Vec<Consent>) -> Result<VisibleParticipant, ApiError> {
     Ok(VisibleParticipant {
         assoc: AssocId::parse(&found.assoc).map_err(|_| ApiError::Internal("stored assoc".into()))?,
         registered_by: OrgId::parse(&found.org).map_err(|_| ApiError::Internal("stored org".into()))?,
-        consents: consents_of(db, found.id).await?,
+        consents,
         model: found,
     })
 }
@@ -145,13 +150,8 @@ pub fn admit_with(
     consents: Vec<(consent::Model, Vec<String>)>,
     today: NaiveDate,
 ) -> Result<VisibleParticipant, ApiError> {
-    let visible = VisibleParticipant {
-        assoc: AssocId::parse(&found.assoc).map_err(|_| ApiError::Internal("stored assoc".into()))?,
-        registered_by: OrgId::parse(&found.org).map_err(|_| ApiError::Internal("stored org".into()))?,
-        consents: consents.into_iter().map(|(c, organisations)| access_consent(c, &organisations)).collect(),
-        model: found,
-    };
-    decide(auth, visible, today)
+    let consents = consents.into_iter().map(|(c, organisations)| access_consent(c, &organisations)).collect();
+    decide(auth, visible(found, consents)?, today)
 }
 
 fn access_consent(c: consent::Model, organisations: &[String]) -> Consent {
